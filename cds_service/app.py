@@ -17,7 +17,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from cds_service import auth, data_access
-from cds_service.config import is_demo, load_config
+from cds_service.config import ConfigError, is_demo, load_config
 from cds_service.jsonlog import configure as configure_logging, log_event
 from cds_service.outcome import operation_outcome
 from cds_service.pipeline import evaluate, load_site_settings, unavailable_card
@@ -53,13 +53,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["pecoma_settings"] = load_site_settings(config.get("PECOMA_SITE_SETTINGS"))
     if is_demo(config):
         log_event(
-            "DEMO MODE: authentication of CDS clients is OFF unless the trust module requires it, "
-            "CORS allows any origin, patient keys use a public demo secret. Never use demo mode with real patient data.",
+            "DEMO MODE: CORS allows any origin unless PECOMA_CORS_ORIGINS is set, patient keys use a public demo "
+            "secret unless PECOMA_PATIENT_KEY_SECRET is set. Never use demo mode with real patient data.",
             logging.WARNING,
         )
+    for level, message in _auth_startup_messages(config):
+        log_event(message, getattr(logging, level, logging.WARNING))
     log_event("service_started", mode=config["PECOMA_MODE"], schema_version=version, services=len(SERVICES))
     _register(app)
     return app
+
+
+def _auth_startup_messages(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The trust module's start-up report (its mode, loudly when authentication is off); fails fast on a bad trust set-up."""
+    report = getattr(auth, "startup_messages", None)
+    if report is None:
+        return []
+    try:
+        return report(config)
+    except getattr(auth, "TrustConfigError", ValueError) as exc:
+        raise ConfigError(f"trust configuration: {exc}") from None
 
 
 def store() -> Store:

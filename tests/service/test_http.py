@@ -1,0 +1,252 @@
+"""The service over real HTTP (gunicorn on a loopback port), as an EHR or the Sandbox calls it."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from cds_service.validation import validate_discovery
+from tests.service.builders import (
+    HOOK_OF, PREFETCH_KEYS, draft_orders, feedback_item, hook_request, non_pecoma_prefetch, pecoma_prefetch,
+    sandbox_draft_medication_request,
+)
+
+SERVICE_IDS = sorted(HOOK_OF)
+
+
+# --- discovery ----------------------------------------------------------------------------------
+
+def test_discovery_lists_one_service_per_hook_with_bounded_prefetch(server, http):
+    response = http.get(server.url + "/cds-services")
+    assert response.status_code == 200
+    body = response.json()
+    assert validate_discovery(body) == []
+    services = {s["id"]: s for s in body["services"]}
+    assert {s["hook"] for s in services.values()} == {"patient-view", "order-select", "order-sign"}
+    for service_id, entry in services.items():
+        assert HOOK_OF[service_id] == entry["hook"]
+        assert entry["title"] and entry["description"] and entry["usageRequirements"]
+        assert set(entry["prefetch"]) == set(PREFETCH_KEYS)
+        assert entry["prefetch"]["patient"] == "Patient/{{context.patientId}}"
+        for template in entry["prefetch"].values():
+            assert "{{context.patientId}}" in template
+        assert "category=" in entry["prefetch"]["observations"], "observations must be bounded"
+
+
+# --- hooks --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("service_id", SERVICE_IDS)
+def test_a_patient_without_pecoma_gets_no_cards(server, http, service_id):
+    body = hook_request(HOOK_OF[service_id], "no-pecoma-1", non_pecoma_prefetch("no-pecoma-1"))
+    response = http.post(f"{server.url}/cds-services/{service_id}", json=body)
+    assert response.status_code == 200
+    assert response.json() == {"cards": []}
+
+
+@pytest.mark.parametrize("service_id", SERVICE_IDS)
+def test_a_pecoma_patient_gets_a_valid_cards_array(server, http, service_id):
+    body = hook_request(HOOK_OF[service_id], "pecoma-1", pecoma_prefetch("pecoma-1"))
+    response = http.post(f"{server.url}/cds-services/{service_id}", json=body)
+    assert response.status_code == 200
+    assert isinstance(response.json()["cards"], list)  # validated against the response schema by `http`
+
+
+def test_order_select_accepts_the_sandbox_s_invalid_draft_orders(server, http):
+    """The Sandbox's first order-select has a draft with no medication and `category` as an object."""
+    draft = sandbox_draft_medication_request("pat-sb", with_medication=False)
+    body = hook_request("order-select", "pat-sb", non_pecoma_prefetch("pat-sb"),
+                        draftOrders=draft_orders(draft), selections=["MedicationRequest/request-123"])
+    response = http.post(f"{server.url}/cds-services/pecoma-order-select", json=body)
+    assert response.status_code == 200
+
+
+def test_null_prefetch_values_mean_known_empty(server, http):
+    prefetch = {key: None for key in PREFETCH_KEYS}
+    prefetch["patient"] = {"resourceType": "Patient", "id": "pat-null"}
+    response = http.post(f"{server.url}/cds-services/pecoma-patient-view", json=hook_request("patient-view", "pat-null", prefetch))
+    assert response.status_code == 200
+    assert response.json() == {"cards": []}
+
+
+def test_missing_prefetch_without_fhir_server_is_412_naming_the_keys(server, http):
+    body = hook_request("patient-view", "pat-412")
+    del body["prefetch"]
+    response = http.post(f"{server.url}/cds-services/pecoma-patient-view", json=body)
+    assert response.status_code == 412
+    text = json.dumps(response.json())
+    assert "observations" in text and "patient" in text
+
+
+# --- request errors -----------------------------------------------------------------------------
+
+def _diagnostics(response) -> str:
+    return " | ".join(issue.get("diagnostics", "") for issue in response.json()["issue"])
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda b: b.pop("hookInstance"), "hookInstance"),
+        (lambda b: b.update(hookInstance="not-a-uuid"), "hookInstance"),
+        (lambda b: b.update(hook="order-sign"), "answers the 'order-select' hook"),
+        (lambda b: b["context"].pop("selections"), "selections"),
+        (lambda b: b["context"].pop("patientId"), "patientId"),
+        (lambda b: b["context"].pop("userId"), "userId"),
+        (lambda b: b["context"].update(draftOrders=[{"resourceType": "MedicationRequest"}]), "draftOrders"),
+        (lambda b: b["context"].update(draftOrders={"resourceType": "List"}), "draftOrders"),
+        (lambda b: b["context"].update(selections=["MedicationRequest/not-in-bundle"]), "not an entry of context.draftOrders"),
+        (lambda b: b.update(fhirAuthorization={"access_token": "t", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read", "subject": "pecoma"}), "fhirServer"),
+        (lambda b: b.update(prefetch={"patient": "Patient/1"}), "prefetch"),
+    ],
+    ids=["no-hookInstance", "bad-hookInstance", "hook-mismatch", "no-selections", "no-patientId", "no-userId",
+         "draftOrders-array", "draftOrders-not-bundle", "selection-outside-draftOrders", "fhirAuthorization-without-fhirServer", "prefetch-string"],
+)
+def test_invalid_order_select_requests_get_400_saying_what_is_wrong(server, http, mutate, expected):
+    body = hook_request("order-select", "pat-400")
+    mutate(body)
+    response = http.post(f"{server.url}/cds-services/pecoma-order-select", json=body)
+    assert response.status_code == 400
+    assert expected in _diagnostics(response)
+
+
+def test_order_sign_requires_draft_orders(server, http):
+    body = hook_request("order-sign", "pat-400")
+    del body["context"]["draftOrders"]
+    response = http.post(f"{server.url}/cds-services/pecoma-order-sign", json=body)
+    assert response.status_code == 400
+    assert "draftOrders" in _diagnostics(response)
+
+
+def test_malformed_json_is_400(server, http):
+    response = http.post(f"{server.url}/cds-services/pecoma-patient-view", data=b'{"hook": "patient-view",', headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "not valid JSON" in _diagnostics(response)
+
+
+def test_wrong_content_type_is_415(server, http):
+    body = json.dumps(hook_request("patient-view"))
+    response = http.post(f"{server.url}/cds-services/pecoma-patient-view", data=body, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert "application/json" in _diagnostics(response)
+
+
+def test_oversized_body_is_413_with_the_configured_limit(server, http):
+    body = hook_request("patient-view")
+    body["prefetch"]["patient"]["text"] = {"status": "generated", "div": "x" * 400_000}
+    response = http.post(f"{server.url}/cds-services/pecoma-patient-view", json=body)
+    assert response.status_code == 413
+    assert "300000" in _diagnostics(response)
+
+
+def test_unknown_service_is_404(server, http):
+    response = http.post(f"{server.url}/cds-services/no-such-service", json=hook_request("patient-view"))
+    assert response.status_code == 404
+    assert "no-such-service" in _diagnostics(response)
+    assert http.post(f"{server.url}/cds-services/no-such-service/feedback", json={"feedback": []}).status_code == 404
+
+
+def test_wrong_method_is_405_with_an_outcome(server, http):
+    assert http.get(f"{server.url}/cds-services/pecoma-patient-view").status_code == 405
+
+
+# --- feedback -----------------------------------------------------------------------------------
+
+def test_feedback_is_stored_once_when_posted_twice(server, http):
+    card = str(uuid.uuid4())
+    body = {"feedback": [feedback_item(card, "overridden", overrideReason={"reason": {"system": "http://example.org/reasons", "code": "patient-declined"}})]}
+    first = http.post(f"{server.url}/cds-services/pecoma-patient-view/feedback", json=body)
+    second = http.post(f"{server.url}/cds-services/pecoma-patient-view/feedback", json=body)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.json()["stored"] == 1 and second.json()["duplicates"] == 1
+    from cds_service.storage import Store
+
+    rows = Store(server.db_path).feedback_for_card(card)
+    assert len(rows) == 1
+    assert rows[0]["override_reason_code"] == "patient-declined"
+
+
+def test_feedback_for_an_unknown_card_is_kept_and_flagged(server, http):
+    card = str(uuid.uuid4())
+    response = http.post(f"{server.url}/cds-services/pecoma-order-sign/feedback", json={"feedback": [feedback_item(card, "accepted")]})
+    assert response.status_code == 200
+    assert response.json()["unknownCards"] == 1
+
+
+@pytest.mark.parametrize(
+    "item, expected",
+    [
+        ({"outcome": "accepted", "outcomeTimestamp": "2026-11-23T10:00:00Z", "acceptedSuggestions": [{"id": "s"}]}, "card"),
+        ({"card": "c", "outcome": "ignored", "outcomeTimestamp": "2026-11-23T10:00:00Z"}, "outcome"),
+        ({"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-23T10:00:00Z"}, "acceptedSuggestions"),
+        ({"card": "c", "outcome": "overridden"}, "outcomeTimestamp"),
+        ({"card": "c", "outcome": "overridden", "outcomeTimestamp": "yesterday"}, "outcomeTimestamp"),
+        ({"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-13-45T10:00:00Z"}, "outcomeTimestamp"),
+        ({"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:00:00Z", "overrideReason": {"reason": {"code": "x"}}}, "system"),
+    ],
+    ids=["no-card", "bad-outcome", "accepted-without-suggestions", "no-timestamp", "timestamp-words", "timestamp-invalid-date", "reason-without-system"],
+)
+def test_invalid_feedback_is_400(server, http, item, expected):
+    response = http.post(f"{server.url}/cds-services/pecoma-patient-view/feedback", json={"feedback": [item]})
+    assert response.status_code == 400
+    assert expected in _diagnostics(response)
+
+
+# --- CORS, health, rules ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/cds-services", "/cds-services/pecoma-patient-view", "/cds-services/pecoma-order-sign/feedback", "/healthz", "/rules"])
+def test_cors_preflight_succeeds_without_credentials(server, http, path):
+    response = http.options(server.url + path, headers={
+        "Origin": "http://localhost:8080", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    })
+    assert response.status_code in (200, 204)
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert "authorization" in allowed and "content-type" in allowed
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_cors_header_on_actual_responses(server, http):
+    response = http.post(f"{server.url}/cds-services/pecoma-patient-view", json=hook_request("patient-view"), headers={"Origin": "http://localhost:8080"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_healthz(server, http):
+    response = http.get(server.url + "/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok" and response.json()["schemaVersion"] >= 1
+
+
+def test_rules_index_and_code_systems(server, http):
+    index = http.get(server.url + "/rules")
+    assert index.status_code == 200 and index.headers["Content-Type"].startswith("text/html")
+    rules = http.get(server.url + "/fhir/CodeSystem/pecoma-rule").json()
+    assert rules["resourceType"] == "CodeSystem" and rules["url"] == server.url + "/fhir/CodeSystem/pecoma-rule"
+    assert rules["count"] == len(rules.get("concept", []))
+    reasons = http.get(server.url + "/fhir/CodeSystem/pecoma-override-reason")
+    assert reasons.status_code == 200
+    assert all(c["code"] and c["display"] for c in reasons.json()["concept"])
+    assert http.get(server.url + "/rules/NO-SUCH-RULE").status_code == 404
+
+
+# --- logs ---------------------------------------------------------------------------------------
+
+def test_logs_are_json_lines_with_timing_and_no_patient_id_or_token(server, http):
+    patient_id = "log-probe-patient-8431"
+    token = "secret-token-value-5521"
+    body = hook_request("patient-view", patient_id, non_pecoma_prefetch(patient_id))
+    assert http.post(f"{server.url}/cds-services/pecoma-patient-view", json=body).status_code == 200
+    # a token that is presented is verified (and refused: it is not a JWT), and must not be logged either
+    refused = http.post(f"{server.url}/cds-services/pecoma-patient-view", json=hook_request("patient-view", patient_id),
+                        headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401
+    assert "diagnostics" not in refused.text  # no details for the caller
+    log = server.log()
+    assert patient_id not in log and token not in log
+    entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    mine = [e for e in entries if e.get("hookInstance") == body["hookInstance"]]
+    assert len(mine) == 1
+    assert mine[0]["status"] == 200 and mine[0]["service"] == "pecoma-patient-view" and mine[0]["cards"] == 0
+    assert isinstance(mine[0]["duration_ms"], float) and mine[0]["level"] == "INFO" and mine[0]["time"]
+    assert any(e["level"] == "WARNING" and "DEMO MODE" in e["event"] for e in entries)
