@@ -17,7 +17,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from cds_service import auth, data_access
-from cds_service.config import ConfigError, is_demo, load_config
+from cds_service.config import ConfigError, is_demo, load_config, require_service_settings
 from cds_service.jsonlog import configure as configure_logging, log_event
 from cds_service.outcome import operation_outcome
 from cds_service.pipeline import evaluate, load_site_settings, unavailable_card
@@ -44,6 +44,7 @@ class RequestRefused(Exception):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from ``config`` (default: environment variables, see ``config.load_config``)."""
     config = dict(config) if config is not None else load_config()
+    require_service_settings(config)
     configure_logging(config.get("PECOMA_LOG_LEVEL", "INFO"))
     app = Flask(__name__)
     app.config.update(config)

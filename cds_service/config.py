@@ -53,11 +53,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> dict[
         config["PECOMA_CORS_ORIGINS"] = tuple(o.strip().rstrip("/") for o in str(origins).split(",") if o.strip())
 
     secret = str(raw.get("PECOMA_PATIENT_KEY_SECRET") or "")
-    if not secret:
-        if not demo:
-            raise ConfigError("PECOMA_PATIENT_KEY_SECRET is required in production mode (a long random string)")
-        secret = DEMO_PATIENT_KEY_SECRET
-    config["PECOMA_PATIENT_KEY_SECRET"] = secret
+    config["PECOMA_PATIENT_KEY_SECRET"] = secret or (DEMO_PATIENT_KEY_SECRET if demo else None)
 
     ref = raw.get("PECOMA_REFERENCE_DATE")
     if ref:
@@ -71,6 +67,12 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> dict[
     config["PECOMA_SITE_SETTINGS"] = str(raw.get("PECOMA_SITE_SETTINGS") or "") or None
     config["PECOMA_LOG_LEVEL"] = str(raw.get("PECOMA_LOG_LEVEL") or "INFO").upper()
     return config
+
+
+def require_service_settings(config: Mapping[str, Any]) -> None:
+    """What the HTTP service needs beyond offline use (``evaluate``, reports): raises ConfigError."""
+    if not config.get("PECOMA_PATIENT_KEY_SECRET"):
+        raise ConfigError("PECOMA_PATIENT_KEY_SECRET is required in production mode (a long random string)")
 
 
 def is_demo(config: Mapping[str, Any]) -> bool:
