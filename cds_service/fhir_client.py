@@ -11,6 +11,7 @@ and is never logged, stored on the client, or put in a ``Reply``/exception text.
 from __future__ import annotations
 
 import http.cookiejar
+import logging
 import os
 import threading
 import time
@@ -23,6 +24,8 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 ACCEPT = "application/fhir+json, application/json;q=0.9"
+# urllib3 logs every request line at DEBUG; our URLs carry patient ids, which never go to logs.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 CHUNK_BYTES = 64 * 1024
 
 # failure codes (stable strings; docs/configuration-fhir.md explains each)
