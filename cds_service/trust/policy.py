@@ -25,7 +25,7 @@ class AuthPolicy:
     auth_required: bool = True
     leeway_seconds: int = 30
     max_lifetime_seconds: int = 3600  # CDS Hooks best practice: JWT lifetime "no more than an hour"
-    max_token_bytes: int = 8192
+    max_token_bytes: int = 4096  # below gunicorn's 8190-byte header line limit, so we answer (401) first
     jwks_timeout_seconds: float = 5.0
     jwks_cache_seconds: int = 3600
     jwks_min_refresh_seconds: int = 60  # refetch on an unknown kid at most this often, per client
@@ -39,7 +39,7 @@ class AuthPolicy:
             auth_required=(not demo) or forced,
             leeway_seconds=_int(config, "PECOMA_JWT_LEEWAY_SECONDS", 30, 0, 300),
             max_lifetime_seconds=_int(config, "PECOMA_JWT_MAX_LIFETIME_SECONDS", 3600, 1, 86400),
-            max_token_bytes=_int(config, "PECOMA_JWT_MAX_BYTES", 8192, 256, 65536),
+            max_token_bytes=_int(config, "PECOMA_JWT_MAX_BYTES", 4096, 256, 65536),
             jwks_timeout_seconds=float(_int(config, "PECOMA_JWKS_TIMEOUT_SECONDS", 5, 1, 60)),
             jwks_cache_seconds=_int(config, "PECOMA_JWKS_CACHE_SECONDS", 3600, 60, 86400),
             jwks_min_refresh_seconds=_int(config, "PECOMA_JWKS_MIN_REFRESH_SECONDS", 60, 1, 3600),

@@ -69,19 +69,20 @@ class Signer:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self.jwk()]}
 
-    def claims(self, aud: Any = HOOK_URL, **overrides: Any) -> dict[str, Any]:
+    def claims(self, audience: Any = HOOK_URL, /, **overrides: Any) -> dict[str, Any]:
+        """Valid claims for a call to ``audience``; ``overrides`` replace claims (DROP removes one)."""
         now = int(time.time())
-        claims = {"iss": self.iss, "aud": aud, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
+        claims = {"iss": self.iss, "aud": audience, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not DROP}
 
-    def token(self, aud: Any = HOOK_URL, *, headers: dict[str, Any] | None = None, **claims: Any) -> str:
+    def token(self, audience: Any = HOOK_URL, /, *, headers: dict[str, Any] | None = None, **claims: Any) -> str:
         header = {"kid": self.kid, "typ": "JWT", **self.extra_headers, **(headers or {})}
         if header.get("kid") is DROP:
             del header["kid"]
         if header.get("typ") is DROP:
             header["typ"] = None  # PyJWT drops an empty typ
-        return jwt.encode(self.claims(aud, **claims), self.private_key, algorithm=self.alg, headers=header)
+        return jwt.encode(self.claims(audience, **claims), self.private_key, algorithm=self.alg, headers=header)
 
 
 DROP = object()  # a claim or header to leave out
