@@ -23,7 +23,7 @@ from cds_service.outcome import operation_outcome
 from cds_service.pipeline import evaluate, load_site_settings, unavailable_card
 from cds_service.rules_docs import RULES, override_reason_code_system, rule_code_system, rule_html, rules_index_html
 from cds_service.services import SERVICES, discovery_document, prefetch_templates
-from cds_service.storage import Store, patient_key
+from cds_service.storage import StorageError, Store, patient_key
 from cds_service.validation import validate_feedback, validate_request, validate_response
 
 JSON_TYPES = ("application/json", "application/fhir+json")
@@ -44,7 +44,7 @@ class RequestRefused(Exception):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from ``config`` (default: environment variables, see ``config.load_config``)."""
     config = dict(config) if config is not None else load_config()
-    require_service_settings(config)
+    check_config(config)
     configure_logging(config.get("PECOMA_LOG_LEVEL", "INFO"))
     app = Flask(__name__)
     app.config.update(config)
@@ -74,6 +74,36 @@ def _auth_startup_messages(config: Mapping[str, Any]) -> list[tuple[str, str]]:
         return report(config)
     except getattr(auth, "TrustConfigError", ValueError) as exc:
         raise ConfigError(f"trust configuration: {exc}") from None
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Everything the service needs to start safely; raises ConfigError naming the variable."""
+    require_service_settings(config)
+    _check_data_access_config(config)
+    if hasattr(auth, "load_trust"):
+        try:
+            auth.load_trust(config)
+        except getattr(auth, "TrustConfigError", ValueError) as exc:
+            raise ConfigError(f"trust configuration: {exc}") from None
+    try:
+        Store.from_url(config["PECOMA_DATABASE_URL"])
+    except StorageError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        load_site_settings(config.get("PECOMA_SITE_SETTINGS"))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"PECOMA_SITE_SETTINGS: cannot use {config.get('PECOMA_SITE_SETTINGS')!r} ({exc.__class__.__name__})") from None
+
+
+def _check_data_access_config(config: Mapping[str, Any]) -> None:
+    """Fail fast on bad ``PECOMA_FHIR_*`` variables (the data-access module names the variable)."""
+    check = getattr(data_access, "check_config", None)
+    if check is None:
+        return
+    try:
+        check(config)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def store() -> Store:
@@ -326,3 +356,7 @@ def _add_cors_headers(response: Response) -> None:
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Accept"
         response.headers["Access-Control-Max-Age"] = "600"
+        if request.headers.get("Access-Control-Request-Private-Network") == "true":
+            # Chrome's Private Network Access: a page on a public origin (e.g. the hosted Sandbox)
+            # calling this service on a private/loopback address; only for allowed origins
+            response.headers["Access-Control-Allow-Private-Network"] = "true"

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Sequence
 
-from cds_service.config import ConfigError, load_config, require_service_settings
+from cds_service.config import ConfigError, load_config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,7 +48,9 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["PECOMA_BIND"] = args.bind
     if args.workers:
         os.environ["PECOMA_WORKERS"] = str(args.workers)
-    require_service_settings(load_config())  # fail early with a readable message
+    from cds_service.app import check_config  # noqa: PLC0415
+
+    check_config(load_config())  # fail early with a readable message
     if args.dev:
         from cds_service.app import create_app
 

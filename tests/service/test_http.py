@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 
+from pathlib import Path
+
 from cds_service.validation import validate_discovery
 from tests.service.builders import (
     HOOK_OF, PREFETCH_KEYS, draft_orders, feedback_item, hook_request, non_pecoma_prefetch, pecoma_prefetch,
@@ -13,6 +15,7 @@ from tests.service.builders import (
 )
 
 SERVICE_IDS = sorted(HOOK_OF)
+EXAMPLES = Path(__file__).resolve().parents[2] / "scripts" / "examples"
 
 
 # --- discovery ----------------------------------------------------------------------------------
@@ -207,6 +210,14 @@ def test_cors_preflight_succeeds_without_credentials(server, http, path):
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
 
 
+def test_cors_preflight_allows_private_network_access_for_allowed_origins(server, http):
+    response = http.options(server.url + "/cds-services", headers={
+        "Origin": "https://sandbox.cds-hooks.org", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Private-Network": "true",
+    })
+    assert response.headers["Access-Control-Allow-Private-Network"] == "true"
+
+
 def test_cors_header_on_actual_responses(server, http):
     response = http.post(f"{server.url}/cds-services/pecoma-patient-view", json=hook_request("patient-view"), headers={"Origin": "http://localhost:8080"})
     assert response.headers["Access-Control-Allow-Origin"] == "*"
@@ -250,3 +261,18 @@ def test_logs_are_json_lines_with_timing_and_no_patient_id_or_token(server, http
     assert mine[0]["status"] == 200 and mine[0]["service"] == "pecoma-patient-view" and mine[0]["cards"] == 0
     assert isinstance(mine[0]["duration_ms"], float) and mine[0]["level"] == "INFO" and mine[0]["time"]
     assert any(e["level"] == "WARNING" and "DEMO MODE" in e["event"] for e in entries)
+
+
+# --- the README's curl examples -----------------------------------------------------------------
+
+@pytest.mark.parametrize("hook", ["patient-view", "order-select", "order-sign"])
+def test_readme_example_requests_are_answered(server, http, hook):
+    body = json.loads((EXAMPLES / f"{hook}.json").read_text())
+    response = http.post(f"{server.url}/cds-services/pecoma-{hook}", json=body)
+    assert response.status_code == 200
+
+
+def test_readme_example_feedback_is_accepted(server, http):
+    body = json.loads((EXAMPLES / "feedback.json").read_text())
+    response = http.post(f"{server.url}/cds-services/pecoma-patient-view/feedback", json=body)
+    assert response.status_code == 200 and response.json()["received"] == 1

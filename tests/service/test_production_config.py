@@ -45,3 +45,16 @@ def test_cors_only_for_configured_origins(tmp_path):
 def test_public_base_url_shapes_rule_links(tmp_path):
     client = production_app(tmp_path, PECOMA_PUBLIC_BASE_URL="https://cds.example.org/pecoma/").test_client()
     assert client.get("/fhir/CodeSystem/pecoma-rule").get_json()["url"] == "https://cds.example.org/pecoma/fhir/CodeSystem/pecoma-rule"
+
+
+@pytest.mark.parametrize("variable, value, fragment", [
+    ("PECOMA_DATABASE_URL", "postgresql://u@h/db", "PostgreSQL"),
+    ("PECOMA_SITE_SETTINGS", "/nonexistent/settings.json", "PECOMA_SITE_SETTINGS"),
+    ("PECOMA_MAX_BODY_BYTES", "-1", "PECOMA_MAX_BODY_BYTES"),
+    ("PECOMA_PUBLIC_BASE_URL", "cds.example.org", "PECOMA_PUBLIC_BASE_URL"),
+    ("PECOMA_REFERENCE_DATE", "22/11/2026", "PECOMA_REFERENCE_DATE"),
+])
+def test_bad_configuration_is_refused_at_start_naming_the_variable(tmp_path, variable, value, fragment):
+    settings = {"PECOMA_PATIENT_KEY_SECRET": "s" * 32, "PECOMA_DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite3", variable: value}
+    with pytest.raises(ConfigError, match=fragment):
+        create_app(load_config(settings))
