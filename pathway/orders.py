@@ -1,0 +1,123 @@
+"""Order checks for order-select / order-sign (spec §4.0 hooks; issue acceptance point 6).
+
+Each draft order is judged against the pathway; every recommendation names it in ``about_order``
+and, when it proposes an alternative, in ``replaces_order``. Nothing is ordered automatically.
+"""
+from __future__ import annotations
+
+from pathway import knowledge as K
+from pathway.catalogue import recommendation as rec
+from pathway.context import Context, drafted_agent
+from pathway.decision import Recommendation, Urgency
+from pathway.facts import DraftOrder, MtoriAgent
+from pathway.options import fyarro_dose, fyarro_dosage_text, hepatic, interacting, mtori_options, s4b_options
+from pathway.orderables import proposed_order
+from pathway.safety import ace_alert, live_vaccine_alert, surgery_alert, _mtori_words
+
+I, W, C = Urgency.INFO, Urgency.WARNING, Urgency.CRITICAL
+
+
+def check_orders(ctx: Context) -> list[Recommendation]:
+    out: list[Recommendation] = []
+    for order in ctx.draft_orders:
+        out.extend(check_order(ctx, order))
+    return out
+
+
+def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
+    ref = order.reference
+    if order.live_vaccine and ctx.active_mtori is not None:
+        return [live_vaccine_alert(ctx, ref, order.text or "live vaccine")]
+    if order.category == "surgery":
+        return [surgery_alert(ctx, order.text or "procedure order", about_order=ref)] if ctx.active_mtori else []
+    med = order.medication
+    if med is None:
+        return []
+    name = med.ingredient.lower()
+    agent = drafted_agent(order)
+    if agent is not None:
+        return _mtori_order(ctx, order, agent)
+    out = []
+    if name in K.CHEMOTHERAPY and ctx.primary in ("S3", "S4"):
+        out.append(_chemo_first_line(ctx, order, name))
+    if name == "pazopanib" and not ctx.prior_chemotherapy:
+        out.append(rec("S7", "Pazopanib without prior chemotherapy: off-label (FDA STS label requires prior chemotherapy)",
+                       about_order=ref, caveats=("Off-label after an mTOR inhibitor alone (S004)",
+                                                 "Antiangiogenic ORR 8.3%, mPFS 5.4 months (P-SANF19)")))
+    mtori_active = ctx.active_mtori is not None or bool([o for o, _ in ctx.drafted_mtori if o is not order])
+    if name in K.INTERACTIONS and mtori_active:
+        effect, strength, source = K.INTERACTIONS[name]
+        urgency = C if strength == "contraindicated" else W if strength in ("strong", "unverified") else I
+        actions = [f"{name}: CYP3A4 {effect} ({strength}; {source})"]
+        if ctx.active_mtori is MtoriAgent.ORAL_SIROLIMUS:
+            actions.append("Oral sirolimus: consider a trough check after starting or stopping it")
+        if ctx.active_mtori is MtoriAgent.NAB_SIROLIMUS and effect == "inhibitor" and strength in ("strong", "contraindicated"):
+            actions.append(f"FYARRO: reduce to {K.FYARRO_STRONG_INHIBITOR_MG_M2} mg/m2 if unavoidable (label §2.3; full wording unverified)")
+        out.append(rec("R4", f"{name} ({effect}, {strength}) with {_mtori_words(ctx)}", urgency=urgency,
+                       about_order=ref, actions=tuple(actions)))
+    if name in K.ACE_INHIBITORS and ctx.active_mtori in (MtoriAgent.ORAL_SIROLIMUS, MtoriAgent.NAB_SIROLIMUS):
+        out.append(ace_alert(ctx, name, about_order=ref))
+    return out
+
+
+def _chemo_first_line(ctx: Context, order: DraftOrder, name: str) -> Recommendation:
+    ref = order.reference
+    if "S4b" in ctx.modifiers:
+        return rec("S4b", f"{name} first line with no mTOR inhibitor available: consistent with S4b",
+                   about_order=ref, options=s4b_options(),
+                   caveats=("No chemotherapy dose in the sources: institutional STS protocol",))
+    if ctx.facts.therapy.prior_mtori.value or ctx.active_mtori is not None:
+        return rec("S4", f"{name} ordered: patient not mTOR-inhibitor-naive - review the line of therapy", about_order=ref)
+    return rec("S4", f"{name} ordered first line; mTOR-inhibitor-naive advanced PEComa: an mTOR inhibitor is preferred",
+               urgency=W, about_order=ref, replaces_order=ref, options=mtori_options(ctx),
+               actions=("Preferred first line: an mTOR inhibitor (ESMO [IV, C] via S000; PDQ Table 9)",
+                        "Doxorubicin is the option when an mTOR inhibitor is unavailable or contraindicated (S4b)"),
+               caveats=("Retrospective: mTORi ORR 41% vs anthracycline 13% (P-SANF19)",))
+
+
+def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Recommendation]:
+    ref = order.reference
+    out = []
+    liver = hepatic(ctx)
+    if agent is MtoriAgent.TEMSIROLIMUS:
+        out.append(rec("R9", "Temsirolimus: antihistamine pre-treatment before each infusion", about_order=ref,
+                       actions=(K.TEMSIROLIMUS_DOSE, K.TEMSIROLIMUS_PREMED,
+                                "Hepatic check (R7): " + ({"contraindicated": "contraindicated (bilirubin >1.5 x ULN)",
+                                                           "reduce": K.TEMSIROLIMUS_MILD_HEPATIC_DOSE,
+                                                           "none": "no reduction"}.get(liver.temsirolimus or "",
+                                                                                      "bilirubin/AST not in record")))))
+        if liver.temsirolimus in ("contraindicated", "reduce"):
+            out.append(rec("R7", "Temsirolimus order with hepatic impairment", about_order=ref,
+                           urgency=C if liver.temsirolimus == "contraindicated" else W,
+                           actions=("contraindicated (bilirubin >1.5 x ULN)" if liver.temsirolimus == "contraindicated"
+                                    else f"{K.TEMSIROLIMUS_MILD_HEPATIC_DOSE} ('Dose reduction is required')",)))
+    if agent is MtoriAgent.NAB_SIROLIMUS:
+        dose = fyarro_dose(ctx)
+        if dose.avoid:
+            out.append(rec("R7", "nab-sirolimus (FYARRO) ordered with severe hepatic impairment: avoid", urgency=C,
+                           about_order=ref, actions=(dose.path,)))
+        elif dose.level is not None and dose.level < K.FYARRO_FULL_MG_M2:
+            rule = "R7" if dose.r7_lowered else "R4"
+            out.append(rec(rule, f"nab-sirolimus (FYARRO): labelled dose level {dose.level} mg/m2", urgency=W,
+                           about_order=ref, replaces_order=ref, actions=(dose.path,),
+                           orders=(proposed_order("fyarro", dosage_text=fyarro_dosage_text(dose.level)),)))
+        elif dose.level is None:
+            out.append(rec("R7", "nab-sirolimus (FYARRO) ordered: dose level needs bilirubin and AST with ULN",
+                           about_order=ref, actions=(dose.path,)))
+    for med, (effect, strength, source) in interacting(ctx.active_meds()):
+        if agent is MtoriAgent.NAB_SIROLIMUS and effect == "inhibitor" and strength in ("strong", "contraindicated"):
+            continue  # already in the FYARRO dose-level card above
+        out.append(rec("R4", f"{med.ingredient} ({effect}, {strength}) with the drafted mTOR inhibitor",
+                       urgency=C if strength == "contraindicated" else W if strength == "strong" else I,
+                       about_order=ref, actions=(f"{med.ingredient}: {source}",)))
+    if ctx.facts.status.pregnant.value:
+        out.append(rec("R15", "mTOR inhibitor ordered during pregnancy: embryo-fetal toxicity", urgency=C,
+                       about_order=ref, actions=("Specialist review (sarcoma MDT + obstetric) before any start",)))
+    elif ctx.facts.status.breastfeeding.value:
+        out.append(rec("R15", "mTOR inhibitor ordered while breastfeeding", urgency=W, about_order=ref,
+                       actions=("FYARRO: 'Advise not to breastfeed' (label)",)))
+    if agent in (MtoriAgent.ORAL_SIROLIMUS, MtoriAgent.NAB_SIROLIMUS):
+        for med in ctx.active_meds():
+            if med.ingredient in K.ACE_INHIBITORS:
+                out.append(ace_alert(ctx, med.ingredient, about_order=ref))
+    return out
