@@ -275,3 +275,12 @@ def jwt_claim(token: str, name: str):
     import jwt
 
     return jwt.decode(token, options={"verify_signature": False})[name]
+
+
+@pytest.mark.filterwarnings("ignore:The RSA key is 1024 bits")  # PyJWT warns when the test signs with it
+def test_rsa_key_shorter_than_2048_bits_is_refused(jti_store):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    weak = Signer(rsa.generate_private_key(public_exponent=65537, key_size=1024), "RS384", kid="weak")
+    config = {"PECOMA_TRUSTED_CLIENTS_JSON": json.dumps({"clients": [{"iss": EHR_ISS, "jwks": weak.jwks()}]})}
+    assert "InvalidKeyError" in refused(bearer(weak.token()), config, jti_store)
