@@ -37,6 +37,7 @@ from cards.tables import (
     RULE_CODE_SYSTEM_PATH,
     RULE_PAGE_PATH,
     SETTING_NAMES,
+    basis_names,
     source_entry,
 )
 
@@ -344,13 +345,8 @@ def override_reasons(context: RenderContext) -> list[dict[str, str]]:
 
 def _source(rule_id: str, entry: RuleEntry | None, evidence: Iterable[Evidence], context: RenderContext,
             display: str | None = None) -> dict[str, Any]:
-    names: list[str] = []
-    for e in evidence:
-        found = source_entry(str(getattr(e, "source", "")))
-        name = found["short"] if found else _words(getattr(e, "source", ""))
-        if name and name not in names and name != "product design":
-            names.append(name)
-    basis = f" ({'; '.join(names[:3])}{'; …' if len(names) > 3 else ''})" if names else ""
+    names = basis_names(str(getattr(e, "source", "")) for e in evidence)
+    basis = f" ({'; '.join(names)})" if names else ""
     title = (entry.title if entry and _words(entry.title) else None) or display or f"PEComa pathway rule {rule_id}"
     return {
         "label": f"PEComa pathway{basis} — not clinically validated",

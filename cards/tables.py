@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 _DATA = Path(__file__).with_name("data")
 
@@ -37,12 +38,26 @@ CLASS_NAMES: Mapping[str, str] = MappingProxyType(_display["classes"])
 FLAG_NAMES: Mapping[str, str] = MappingProxyType(_display["flags"])
 
 
-def source_entry(key: str) -> Mapping[str, str] | None:
-    """The display entry of an evidence source key ("P-AMPECT"), tolerating a suffix ("S000 ref 1")."""
-    if key in SOURCES:
-        return SOURCES[key]
-    head = key.split()[0].rstrip(",;:") if key.split() else ""
-    return SOURCES.get(head)
+_SOURCE_KEY = re.compile(r"(?<![A-Za-z0-9-])(P-[A-Z0-9]+|S00[0-4]|ESMO|DESIGN)(?![A-Za-z0-9-])")
+_PRIORITY = {key: rank for rank, key in enumerate(SOURCES)}
+
+
+def source_entry(text: str) -> Mapping[str, str] | None:
+    """The display entry when ``text`` is exactly one source key ("P-AMPECT"), else None."""
+    return SOURCES.get(str(text).strip())
+
+
+def source_keys(text: str) -> list[str]:
+    """Known source keys named in an evidence source text ("S000 quoting ESMO; S004 Table 9")."""
+    found = [k for k in _SOURCE_KEY.findall(str(text)) if k in SOURCES]
+    return list(dict.fromkeys(found))
+
+
+def basis_names(texts: Iterable[str], limit: int = 3) -> list[str]:
+    """Short names of the sources behind ``texts``, guidelines and labels first (sources.json order)."""
+    keys = {k for t in texts for k in source_keys(t) if k != "DESIGN"}
+    names = [SOURCES[k]["short"] for k in sorted(keys, key=_PRIORITY.__getitem__)]
+    return names[:limit] + (["…"] if len(names) > limit else [])
 
 
 def override_reason_code_system(base_url: str) -> dict[str, Any]:

@@ -36,7 +36,7 @@ DOXORUBICIN_IN = Coding(RXNORM, "3639", "doxorubicin")
 
 AMPECT = Evidence("P-AMPECT", "[V] phase II single-arm", "ORR 39% (12/31); mPFS 10.6 months")
 FDA = Evidence("P-FDA", "[V] label", "FYARRO indicated for locally advanced unresectable or metastatic malignant PEComa")
-ESMO_VIA_S000 = Evidence("S000", "[SEED] ESMO grade C, level IV", "mTOR inhibitor: treatment of choice")
+ESMO_VIA_S000 = Evidence("S000 quoting ESMO; S004 Table 9", "[SEED] ESMO grade C, level IV", "mTOR inhibitor: treatment of choice")
 BENSON = Evidence("S003", "[SEED] retrospective series, n=10", "4/6 evaluable PR on oral sirolimus")
 
 FYARRO_ORDER = ProposedOrder(

@@ -10,6 +10,8 @@ from fhir.resources.R4B.codesystem import CodeSystem
 
 import cards
 from cards import OVERRIDE_REASONS, RenderContext, override_reason_code_system, render
+from cards.tables import SETTING_NAMES
+from pathway.catalogue import RULES
 from pathway.decision import Decision, Kind, ProposedOrder, Recommendation, ScopeStatus, Urgency
 from tests.cards import decisions as d
 from tests.cards.spec_checks import emitted_resources, resource_problems, response_problems
@@ -20,6 +22,11 @@ BASE = "https://cds.example.org"
 def ctx(hook: str = "patient-view", **kw) -> RenderContext:
     kw.setdefault("pecoma_condition_ref", "Condition/pecoma-1")
     return RenderContext(hook=hook, patient_ref="Patient/p1", base_url=BASE + "/", **kw)
+
+
+def setting_name(setting: str) -> str:
+    """The catalogue's title of a setting when catalogued, else the cards' display table."""
+    return RULES[setting].title if setting in RULES else SETTING_NAMES[setting]
 
 
 def by_code(cards_: list[dict], code: str) -> dict:
@@ -66,8 +73,8 @@ def test_assessment_card_states_class_stage_setting_line_and_gaps():
     assert "classified on a biopsy (provisional)" in detail  # borderline/provisional flags in words
     assert "Bleeker (display only): 2 feature(s) known; unknown: mitoses" in detail
     assert "AJCC 8th: **IV** (T3 N0 M1 G3)" in detail
-    assert "Primary: S4 — metastatic, first line (mTOR-inhibitor-naive)" in detail
-    assert "Modifiers: S9 — TFE3-rearranged" in detail
+    assert f"Primary: S4 — {setting_name('S4')}" in detail
+    assert f"Modifiers: S9 — {setting_name('S9')}" in detail
     assert "Line of therapy (advanced disease): 1" in detail
     assert "**Data gaps (3)**" in detail and "for Bleeker display only (display only)" in detail
     assert "overrideReasons" not in card and "suggestions" not in card
@@ -130,7 +137,7 @@ def test_detail_has_facts_with_values_dates_sources_actions_doses_evidence_and_c
             "21-day cycle") in detail
     assert "Order: Baseline chest CT before an mTOR inhibitor" in detail
     assert "AMPECT: Wagner AJ et al. J Clin Oncol 2021;39:3660 — \\[V\\] phase II single-arm: ORR 39% (12/31)" in detail
-    assert "\\[SEED\\] ESMO grade C, level IV" in detail
+    assert "S000 quoting ESMO; S004 Table 9 — \\[SEED\\] ESMO grade C, level IV: mTOR inhibitor: treatment of choice" in detail
     assert "Switching between mTOR inhibitors after progression is not evidence-based" in detail
 
 
@@ -155,7 +162,8 @@ def test_detail_never_carries_html_or_markdown_from_data():
 def test_source_label_names_the_basis_and_topic_is_the_rule_code():
     out = render(d.s4_decision(), ctx())
     source = by_code(out, "S4")["source"]
-    assert source["label"] == "PEComa pathway (AI summary S000; AMPECT; FYARRO label; …) — not clinically validated"
+    # guidelines, trials and labels first; a guideline quoted by a seed is named as such
+    assert source["label"] == "PEComa pathway (ESMO (as quoted); AMPECT; FYARRO label; …) — not clinically validated"
     assert source["topic"]["system"] == f"{BASE}/fhir/CodeSystem/pecoma-rule"
     assert source["topic"]["display"]  # catalogue title, or a readable fallback while the catalogue is empty
     r7 = by_code(out, "R7")["source"]
