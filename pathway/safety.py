@@ -283,7 +283,7 @@ def r8(ctx: Context) -> list[Recommendation]:
     planned = ctx.facts.extent.planned_surgery_date
     if ctx.active_mtori is None or planned.value is None:
         return []
-    return [surgery_alert(ctx, f"planned {planned.value.isoformat()}", facts=(FactUse("planned surgery", planned),))]
+    return [surgery_alert(ctx, f"planned {planned.value.isoformat()}", facts_used=(FactUse("planned surgery", planned),))]
 
 
 def surgery_alert(ctx: Context, what: str, **fields) -> Recommendation:
