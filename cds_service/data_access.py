@@ -63,8 +63,8 @@ class FhirSettings:
     """The ``PECOMA_FHIR_*`` variables, parsed (docs/configuration-fhir.md)."""
 
     connect_timeout_s: float = 0.5
-    read_timeout_s: float = 2.0
-    budget_s: float = 3.0
+    read_timeout_s: float = 1.5
+    budget_s: float = 2.0
     connect_retries: int = 1
     max_parallel: int = 6
     max_pages: int = 10
