@@ -55,6 +55,23 @@ def test_a_pecoma_patient_gets_a_valid_cards_array(server, http, service_id):
     assert isinstance(response.json()["cards"], list)  # validated against the response schema by `http`
 
 
+def test_issued_cards_are_recorded_with_their_rule_and_a_pseudonymous_patient_key(server, http):
+    from cds_service.storage import Store, patient_key
+    from cds_service.config import DEMO_PATIENT_KEY_SECRET
+
+    body = hook_request("patient-view", "pecoma-rec-1", pecoma_prefetch("pecoma-rec-1"))
+    cards = http.post(f"{server.url}/cds-services/pecoma-patient-view", json=body).json()["cards"]
+    store = Store(server.db_path)
+    for card in cards:
+        if "uuid" not in card:
+            continue
+        row = store.issued_card(card["uuid"])
+        assert row is not None, card["summary"]
+        assert row["rule_code"] == card["source"].get("topic", {}).get("code")
+        assert row["hook_instance"] == body["hookInstance"] and row["service_id"] == "pecoma-patient-view"
+        assert row["patient_key"] == patient_key(DEMO_PATIENT_KEY_SECRET, "pecoma-rec-1") != "pecoma-rec-1"
+
+
 def test_order_select_accepts_the_sandbox_s_invalid_draft_orders(server, http):
     """The Sandbox's first order-select has a draft with no medication and `category` as an object."""
     draft = sandbox_draft_medication_request("pat-sb", with_medication=False)
