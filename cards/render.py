@@ -86,9 +86,14 @@ def render(decision: Decision, context: RenderContext) -> list[dict[str, Any]]:
     if scope is ScopeStatus.NOT_PECOMA:
         return []
     cards: list[dict[str, Any]] = []
+    given = [r for r in (getattr(decision, "recommendations", None) or ()) if isinstance(r, Recommendation)]
+    # The assessment is one card built from decision.assessment (patient-view, in scope only);
+    # an assessment-kind recommendation only adds its facts, evidence and caveats to it.
+    about = [r for r in given if _is_assessment(r)]
+    recommendations = [r for r in given if not _is_assessment(r)]
     if scope is ScopeStatus.IN_SCOPE and context.hook == "patient-view":
-        cards.append(_safely(ASSESSMENT_TOPIC, Urgency.INFO, None, lambda: assessment_card(decision, context), context))
-    recommendations = [r for r in (getattr(decision, "recommendations", None) or ()) if isinstance(r, Recommendation)]
+        cards.append(_safely(ASSESSMENT_TOPIC, Urgency.INFO, None,
+                             lambda: assessment_card(decision, context, about), context))
     for rec in sorted(recommendations, key=lambda r: _URGENCY_RANK[_urgency(r.urgency)]):
         cards.append(_safely(rec.rule_id, _urgency(rec.urgency), rec.summary, lambda: recommendation_card(rec, context),
                              context))
@@ -188,16 +193,24 @@ def _evidence_line(e: Evidence, prefix: str | None = None) -> str:
 # --------------------------------------------------------------------------- assessment card
 
 
-def assessment_card(decision: Decision, context: RenderContext) -> dict[str, Any]:
+def assessment_card(decision: Decision, context: RenderContext,
+                    about: Iterable[Recommendation] = ()) -> dict[str, Any]:
     a = decision.assessment
     entry = RULES.get(ASSESSMENT_TOPIC)
     gaps = tuple(g for g in (decision.data_gaps or ()) if isinstance(g, DataGap))
+    about = tuple(about)
+    evidence = [e for r in about for e in _all_evidence(r)] or _entry_evidence(entry)
+    extra = md.join_sections(
+        md.section("Why", [md.fact_line(u.label, u.fact, u.display) for r in about for u in (r.facts_used or ())]),
+        md.section("Evidence", [_evidence_line(e) for e in evidence]),
+        md.section("Caveats", [md.text(c) for r in about for c in (r.caveats or ()) if _words(c)]),
+    )
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": assessment_summary(a, len(gaps)),
         "indicator": Urgency.INFO.value,
-        "detail": assessment_detail(a, gaps, decision.notes or ()),
-        "source": _source(ASSESSMENT_TOPIC, entry, _entry_evidence(entry), context,
+        "detail": md.join_sections(assessment_detail(a, gaps, decision.notes or ()), extra),
+        "source": _source(ASSESSMENT_TOPIC, entry, evidence, context,
                           display="PEComa assessment: class, stage, setting"),
     }
     links = _links(ASSESSMENT_TOPIC, context)
@@ -401,6 +414,10 @@ def _kind(value: Any) -> Kind | None:
         return Kind(value)
     except ValueError:
         return None
+
+
+def _is_assessment(rec: Recommendation) -> bool:
+    return _kind(rec.kind) is Kind.ASSESSMENT or _words(rec.rule_id) == ASSESSMENT_TOPIC
 
 
 def _code(rule_id: Any) -> str:

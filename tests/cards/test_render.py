@@ -327,3 +327,16 @@ def test_every_rendering_is_spec_clean_with_unique_uuids(hook, build):
     ids = [c["uuid"] for c in out] + [s["uuid"] for c in out for s in c.get("suggestions", [])]
     assert len(ids) == len(set(ids))
     assert all(uuid.UUID(i).version == 4 for i in ids)
+
+
+def test_an_assessment_recommendation_joins_the_assessment_card_instead_of_doubling_it():
+    about = Recommendation("ASSESSMENT", Kind.ASSESSMENT, Urgency.INFO, "Folpe 2005 malignant; AJCC IV",
+                           caveats=("Computed class: malignant by Folpe 2005",),
+                           evidence=(d.Evidence("P-FOLPE", "[V] abstract"),))
+    decision = replace(d.s4_decision(), recommendations=(about,) + d.s4_decision().recommendations)
+    out = render(decision, ctx())
+    assert codes(out).count(cards.ASSESSMENT_TOPIC) == 1 and codes(out)[0] == cards.ASSESSMENT_TOPIC
+    assert "Computed class: malignant by Folpe 2005" in out[0]["detail"]
+    assert out[0]["source"]["label"] == "PEComa pathway (Folpe 2005) — not clinically validated"
+    assert cards.ASSESSMENT_TOPIC not in codes(render(decision, ctx("order-sign")))
+    assert_clean(out)
