@@ -145,7 +145,7 @@ def gather(
         if access is None:
             for key, (_, partial) in jobs.items():
                 if partial is not None:
-                    partial.notes.append(_note(key, f"only the first page of results was used ({refusal}); later pages were not read"))
+                    partial.notes.append(_partial_note(key, partial.pages, refusal))
                     partial.next_url = None
                     results[key] = partial
             unobtainable = [key for key, (_, partial) in jobs.items() if partial is None]
@@ -323,7 +323,7 @@ def _fetch_all(jobs, templates, access: _Access, settings: FhirSettings, client:
             log.error("fhir_fetch_error key=%s error=%s", key, type(future.exception()).__name__)
             results[key] = _KeyResult([], [], "fhir", failure="internal error while reading the FHIR server")
         elif partial is not None:
-            partial.notes.append(_note(key, f"only the first page of results was used (the {settings.budget_s:g} s time budget ran out)"))
+            partial.notes.append(_partial_note(key, partial.pages, f"the {settings.budget_s:g} s time budget ran out"))
             results[key] = partial
         else:
             results[key] = _KeyResult([], [], "fhir", failure=f"no answer within the {settings.budget_s:g} s time budget")
@@ -337,10 +337,10 @@ def _fetch_key(key: str, url: str, partial: _KeyResult | None, kind: _Kind, acce
     result.next_url = None
     while url:
         if result.pages >= settings.max_pages:
-            result.notes.append(_note(key, f"only the first {result.pages} pages of results were read (limit PECOMA_FHIR_MAX_PAGES); more exist"))
+            result.notes.append(_partial_note(key, result.pages, "page limit reached"))
             break
         if _origin(url) != access.origin:
-            result.notes.append(_note(key, f"only the first {result.pages} page(s) of results were read (the next page is on another server)"))
+            result.notes.append(_partial_note(key, result.pages, "the next page is on another server"))
             break
         reply = client.get_json(url, access.token, settings.limits, deadline)
         log.info("fhir_fetch key=%s page=%d status=%s failure=%s ms=%.1f", key, result.pages + 1, reply.status,
@@ -351,7 +351,7 @@ def _fetch_key(key: str, url: str, partial: _KeyResult | None, kind: _Kind, acce
                 return _KeyResult([], [_note(key, f"the FHIR server has no such data (HTTP {reply.status}); treated as none recorded")], "not-found")
             return _KeyResult([], [], "fhir", failure=problem)
         if problem:
-            result.notes.append(_note(key, f"only the first {result.pages} page(s) of results were read (next page: {problem}); later results are missing"))
+            result.notes.append(_partial_note(key, result.pages, f"next page: {problem}"))
             break
         page = _from_bundle(key, reply.body, kind, patient_id, "fhir") if kind.is_search else _checked(key, [reply.body], kind, patient_id, "fhir")
         result.resources.extend(page.resources)
@@ -432,6 +432,11 @@ def _issues(outcome: Mapping[str, Any]) -> str:
 
 def _note(key: str, sentence: str) -> str:
     return f"{key}: {sentence}"
+
+
+def _partial_note(key: str, pages: int, reason: str) -> str:
+    which = "the first page of search results was" if pages == 1 else f"the first {pages} pages of search results were"
+    return _note(key, f"only {which} used ({reason}); later results are missing")
 
 
 def _origin(url: str) -> str | None:

@@ -229,7 +229,7 @@ def test_endless_paging_stops_at_the_page_limit_with_a_note(stub):
     got, elapsed = timed_gather(body(base(stub)))
     assert len(pages) == 10  # PECOMA_FHIR_MAX_PAGES default
     assert len([r for r in got.resources if r["resourceType"] == "Observation"]) == 10
-    assert got.notes == ["observations: only the first 10 pages of results were read (limit PECOMA_FHIR_MAX_PAGES); more exist"]
+    assert got.notes == ["observations: only the first 10 pages of search results were used (page limit reached); later results are missing"]
     assert elapsed < BUDGET_S + MARGIN_S
 
 
@@ -245,8 +245,9 @@ def test_slow_endless_paging_keeps_the_pages_read_within_the_budget(stub):
     got, elapsed = timed_gather(body(base(stub)), {**CONFIG, "PECOMA_FHIR_MAX_PAGES": "1000"})
     read = len([r for r in got.resources if r["resourceType"] == "Observation"])
     assert 1 <= read < 10
-    assert got.notes == [f"observations: only the first {read} page(s) of results were read (next page: the FHIR server "
-                         "did not answer in time); later results are missing"]
+    assert got.notes == [("observations: only the first page of search results was used " if read == 1 else
+                         f"observations: only the first {read} pages of search results were used ") +
+                         "(next page: the FHIR server did not answer in time); later results are missing"]
     assert elapsed < BUDGET_S + MARGIN_S
 
 
@@ -254,7 +255,7 @@ def test_next_link_to_another_server_is_not_followed(stub):
     serve_healthy(stub, except_type="Condition")
     stub.expect_request("/fhir/Condition").respond_with_json(bundle("Condition", 1, next_url="https://elsewhere.example/fhir/Condition?page=2"))
     got, _ = timed_gather(body(base(stub)))
-    assert got.notes == ["conditions: only the first 1 page(s) of results were read (the next page is on another server)"]
+    assert got.notes == ["conditions: only the first page of search results was used (the next page is on another server); later results are missing"]
 
 
 def test_oversized_replies_are_412_whether_announced_or_streamed(stub):
@@ -399,7 +400,7 @@ def test_the_token_never_reaches_logs_notes_errors_or_reprs(stub, caplog):
 
     stub.expect_request("/fhir/Condition").respond_with_handler(second_page_fails)
     got, _ = timed_gather(body(base(stub)))
-    assert got.notes == ["conditions: only the first 1 page(s) of results were read (next page: the FHIR server failed "
+    assert got.notes == ["conditions: only the first page of search results was used (next page: the FHIR server failed "
                          "(HTTP 502)); later results are missing"]
     assert TOKEN not in repr(got)
     stub.clear()

@@ -104,7 +104,7 @@ def test_paging_stops_at_the_page_limit_with_a_note(fhir_server, fixture_patient
     config = {**CONFIG, "PECOMA_FHIR_PAGE_SIZE": "10", "PECOMA_FHIR_MAX_PAGES": "3"}
     got = gather(request(patient.patient_id, fhir_server), PREFETCH, config, client=CLIENT)
     assert len([r for r in got.resources if r["resourceType"] == "Observation"]) == 30
-    assert got.notes == ["observations: only the first 3 pages of results were read (limit PECOMA_FHIR_MAX_PAGES); more exist"]
+    assert got.notes == ["observations: only the first 3 pages of search results were used (page limit reached); later results are missing"]
 
 
 def test_next_link_without_fhir_access_keeps_the_first_page_with_a_note(fhir_server, fixture_patients):
@@ -113,7 +113,7 @@ def test_next_link_without_fhir_access_keeps_the_first_page_with_a_note(fhir_ser
     prefetch = {**complete(patient), "observations": first_page}
     got = gather(request(patient.patient_id, prefetch=prefetch), PREFETCH, CONFIG)
     assert len([r for r in got.resources if r["resourceType"] == "Observation"]) == 5
-    assert got.notes == ["observations: only the first page of results was used (the request has no fhirServer); later pages were not read"]
+    assert got.notes == ["observations: only the first page of search results was used (the request has no fhirServer); later results are missing"]
 
 
 def test_a_refused_token_is_412_naming_the_missing_keys(fhir_server, fixture_patients):
