@@ -258,9 +258,12 @@ def _genes(obs: dict[str, Any]) -> tuple[list[str], bool]:
         if gene is not None:
             genes.append(gene.key)
             continue
-        label = fhir.text_of(value).strip().upper()
+        value = fhir.as_dict(value)
+        displays = [c.get("display") for c in fhir.codings(value) if isinstance(c.get("display"), str)]
+        label = value.get("text") if isinstance(value.get("text"), str) else (displays[0] if displays else "")
+        label = re.split(r"[\s;,(]", label.strip().upper())[0] if label.strip() else ""
         if label:
-            genes.append(label.split()[0])
+            genes.append(label)
             on_text = True
     return genes, on_text
 
@@ -303,9 +306,11 @@ def _stage_value_text(obs: dict[str, Any]) -> tuple[str, bool]:
     concept = fhir.code_of(obs.get("valueCodeableConcept"), "value")
     if concept is not None and concept.key.startswith("stage:"):
         return concept.key.split(":", 1)[1], False
-    codes = fhir.has_code(obs.get("valueCodeableConcept"), "ajcc")
-    if codes:
-        return codes[0], False
+    ajcc = term.SYSTEM["ajcc"]
+    for coding in fhir.codings(obs.get("valueCodeableConcept")):
+        if term.canonical_system(coding.get("system")) == ajcc and isinstance(coding.get("code"), str):
+            display = coding.get("display")
+            return (display if isinstance(display, str) and display else coding["code"]), False
     return values.value_text(obs), True
 
 
