@@ -377,7 +377,7 @@ def _lab(ctx: Context, obs: dict[str, Any], kind: str, on_text: bool) -> None:
         low = _range_bound(key, rng.get("low"), canonical)
         high = _range_bound(key, rng.get("high"), canonical)
     result = LabResult(
-        value=round(converted, 4) if converted is not None else None, unit=canonical, date=fhir.effective_date(obs),
+        value=round(converted, 6) if converted is not None else None, unit=canonical, date=fhir.effective_date(obs),
         reference_low=low, reference_high=high, interpretation=interpretation,
         sources=tuple(s for s in (fhir.reference(obs),) if s),
     )
@@ -398,7 +398,7 @@ def _range_bound(key: str, quantity: Any, canonical: str) -> float | None:
     if canonical == units.ULN_RATIO:
         return value if units.is_uln_ratio(unit) else None
     converted = units.to_lab_unit(key, value, unit)
-    return round(converted, 4) if converted is not None else None
+    return round(converted, 6) if converted is not None else None
 
 
 def _trough(ctx: Context, obs: dict[str, Any]) -> None:
