@@ -227,7 +227,7 @@ def _from_bundle(key: str, bundle: Mapping[str, Any], kind: _Kind, patient_id: s
     notes: list[str] = []
     matches: list[dict[str, Any]] = []
     unexpected = 0
-    for entry in bundle.get("entry") or []:
+    for entry in _list(bundle.get("entry")):
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
         if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
             unexpected += 1
@@ -261,7 +261,7 @@ def _belongs_to(resource: Mapping[str, Any], patient_id: str) -> bool:
         return resource.get("id") in (None, patient_id)
     for name in ("subject", "patient"):
         ref = resource.get(name)
-        match = _PATIENT_REF.search(ref.get("reference") or "") if isinstance(ref, Mapping) else None
+        match = _PATIENT_REF.search(ref["reference"]) if isinstance(ref, Mapping) and isinstance(ref.get("reference"), str) else None
         if match and match.group(1) != patient_id:
             return False
     return True
@@ -399,9 +399,10 @@ def _combine(templates: Mapping[str, str], results: Mapping[str, _KeyResult]) ->
         result = results[key]
         for resource in result.resources:
             identity = (resource.get("resourceType"), resource.get("id"))
-            if identity[1] is not None and identity in seen:
-                continue
-            seen.add(identity)
+            if isinstance(identity[1], str):
+                if identity in seen:
+                    continue
+                seen.add(identity)
             resources.append(resource)
         notes.extend(result.notes)
     return Gathered(resources, notes, {key: results[key].origin for key in templates})
@@ -415,7 +416,7 @@ def _first_page_url(base: str, query: str, page_size: int) -> str:
 
 
 def _next_link(bundle: Mapping[str, Any]) -> str | None:
-    for link in bundle.get("link") or []:
+    for link in _list(bundle.get("link")):
         if isinstance(link, Mapping) and link.get("relation") == "next" and isinstance(link.get("url"), str) and link["url"]:
             return link["url"]
     return None
@@ -423,11 +424,16 @@ def _next_link(bundle: Mapping[str, Any]) -> str | None:
 
 def _issues(outcome: Mapping[str, Any]) -> str:
     parts = []
-    for issue in (outcome.get("issue") or [])[:3]:
+    for issue in _list(outcome.get("issue"))[:3]:
         if isinstance(issue, Mapping):
-            text = " ".join(str(issue.get("diagnostics") or (issue.get("details") or {}).get("text") or "").split())[:120]
+            details = issue.get("details") if isinstance(issue.get("details"), Mapping) else {}
+            text = " ".join(str(issue.get("diagnostics") or details.get("text") or "").split())[:120]
             parts.append(f"{issue.get('severity', '?')} {issue.get('code', '?')}" + (f" '{text}'" if text else ""))
     return "; ".join(parts) or "an OperationOutcome without issues"
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _note(key: str, sentence: str) -> str:
