@@ -8,6 +8,7 @@ Every non-2xx answer carries a FHIR OperationOutcome; 401 carries no details.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import date
 from typing import Any, Mapping
@@ -27,6 +28,7 @@ from cds_service.storage import StorageError, Store, patient_key
 from cds_service.validation import validate_feedback, validate_request, validate_response
 
 JSON_TYPES = ("application/json", "application/fhir+json")
+UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes read and discarded from an oversized body before answering 413
 
 
@@ -247,10 +249,11 @@ def _register(app: Flask) -> None:
         g.log["service"] = service_id
         body = _read_json_body()
         _authenticate()
+        if isinstance(body, dict) and isinstance(body.get("hookInstance"), str) and UUID_PATTERN.match(body["hookInstance"]):
+            g.log["hookInstance"] = body["hookInstance"]  # a UUID: safe to log, also for refused requests
         problems = validate_request(body, service)
         if problems:
             raise RequestRefused(400, *problems)
-        g.log["hookInstance"] = body["hookInstance"]
         try:
             gathered = data_access.gather(body, prefetch_templates(service_id), current_app.config)
         except data_access.PreconditionFailed as failed:

@@ -67,11 +67,12 @@ def evaluate(
         stage = "decide"
         decision = pathway.decide(facts, today=today, hook=hook, draft_orders=orders, settings=settings)
         stage = "render"
-        context = cards.RenderContext(
+        context = _render_context(
             hook=hook,
             patient_ref=f"Patient/{patient_id}" if patient_id else (facts.patient_ref or "Patient/unknown"),
             base_url=base_url,
             smart_app_url=smart_app_url,
+            pecoma_condition_ref=facts.pecoma_condition_ref,  # reasonReference of suggested draft orders
         )
         rendered = list(cards.render(decision, context))
         return Evaluation(
@@ -87,6 +88,12 @@ def evaluate(
             return Evaluation(cards=[], assessment=_assessment(decision), decision=decision, degraded=True)
         return Evaluation(cards=[unavailable_card()], decision=decision, degraded=True,
                           assessment=_assessment(decision) if decision else {})
+
+
+def _render_context(**values: Any) -> Any:
+    """cards.RenderContext from the values it declares (fields are added to it over time)."""
+    declared = getattr(cards.RenderContext, "__dataclass_fields__", {})
+    return cards.RenderContext(**{k: v for k, v in values.items() if k in declared})
 
 
 def unavailable_card() -> dict[str, Any]:

@@ -22,8 +22,11 @@ ensure_venv() {
     fi
     if [ ! -f "$marker" ] || [ pyproject.toml -nt "$marker" ]; then
         echo "Installing the project into .venv (pip install -e .$extra) ..." >&2
-        .venv/bin/python -m pip install --quiet --upgrade pip
-        .venv/bin/python -m pip install --quiet -e ".$extra"
+        if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".$extra"; } > .venv/pip-install.log 2>&1; then
+            cat .venv/pip-install.log >&2
+            echo "error: installing the project failed (log above, also in .venv/pip-install.log)" >&2
+            exit 1
+        fi
         touch "$marker"
     fi
 }
