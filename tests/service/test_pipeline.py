@@ -24,3 +24,13 @@ def test_a_patient_without_pecoma_gets_no_cards_and_an_out_of_scope_assessment()
     assert evaluation.cards == []
     assert evaluation.assessment["scope"] == "not_pecoma"
     assert evaluation.as_json()["cards"] == []
+
+
+def test_site_settings_file_is_read_into_the_pathway_settings(tmp_path):
+    from cds_service.pipeline import load_site_settings
+
+    path = tmp_path / "site.json"
+    path.write_text("{}")
+    settings = load_site_settings(str(path))
+    assert settings is not None and type(settings).__name__ == "SiteSettings"
+    assert load_site_settings(None) is None
