@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any, Iterable
 
 from fhir_mappings import terminology as term
@@ -76,6 +77,11 @@ def parse_date(value: Any) -> date | None:
     """A date from a FHIR date/dateTime/instant string (partial dates take the first day)."""
     if not isinstance(value, str):
         return None
+    return _parse_date(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_date(value: str) -> date | None:
     match = _DATE_RE.match(value.strip())
     if not match:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any, Callable
 
 from fhir_mappings import fhir, units, values
@@ -43,13 +44,25 @@ _FINAL = frozenset({"final", "amended", "corrected", "preliminary", "registered"
 def kind_of(obs: dict[str, Any]) -> tuple[str | None, bool]:
     """(kind, matched on text) from a verified code, else from the code's text."""
     code = obs.get("code")
-    concept = fhir.code_of(code, "observation")
-    if concept is not None:
-        return concept.key, False
-    lab = fhir.code_of(code, "lab")
-    if lab is not None:
-        return f"lab:{lab.key}", False
-    return term.text_key(fhir.all_text(code), "observation"), True
+    codings = tuple(
+        (c.get("system"), c.get("code"), c.get("display")) for c in fhir.codings(code)
+        if isinstance(c.get("system"), (str, type(None))) and isinstance(c.get("code"), (str, type(None)))
+        and isinstance(c.get("display"), (str, type(None)))
+    )
+    text = code.get("text") if isinstance(code, dict) and isinstance(code.get("text"), str) else None
+    return _kind_of_code(codings, text)
+
+
+@lru_cache(maxsize=4096)
+def _kind_of_code(codings: tuple[tuple[str | None, str | None, str | None], ...], text: str | None) -> tuple[str | None, bool]:
+    """Cached by the code's codings and text: an EHR sends the same few codes over and over."""
+    for group, prefix in (("observation", ""), ("lab", "lab:")):
+        for system, code, _display in codings:
+            concept = term.lookup(system, code, group)
+            if concept is not None:
+                return prefix + concept.key, False
+    words = " | ".join([text or ""] + [d for _s, _c, d in codings if d])
+    return term.text_key(words, "observation"), True
 
 
 def extract_observations(ctx: Context) -> None:

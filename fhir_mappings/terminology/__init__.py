@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -106,8 +107,9 @@ TEXT_RE = {
 }
 
 
+@lru_cache(maxsize=8192)
 def text_key(text: str | None, list_name: str) -> str | None:
-    """The key of the first text pattern of a list that matches, or None."""
+    """The key of the first text pattern of a list that matches, or None (cached: EHR texts repeat)."""
     if not text:
         return None
     for pattern, key in TEXT_LISTS[list_name]:
@@ -116,15 +118,16 @@ def text_key(text: str | None, list_name: str) -> str | None:
     return None
 
 
-def text_keys(text: str | None, list_name: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def text_keys(text: str | None, list_name: str) -> tuple[str, ...]:
     """Keys of every pattern of a list that matches (in list order, without repeats)."""
     if not text:
-        return []
+        return ()
     out: list[str] = []
     for pattern, key in TEXT_LISTS[list_name]:
         if pattern.search(text) and key not in out:
             out.append(key)
-    return out
+    return tuple(out)
 
 
 # --- sites ---------------------------------------------------------------------
