@@ -286,7 +286,7 @@ def _server_access(body: Mapping[str, Any], settings: FhirSettings) -> tuple[_Ac
     if not isinstance(server, str) or not server.strip():
         return None, "the request has no fhirServer"
     origin = _origin(server)
-    if origin is None:
+    if origin is None or "?" in server:
         return None, "fhirServer is not a plain absolute http(s) URL"
     if origin.startswith("http://") and not _allowed(origin, settings.http_allowlist):
         return None, "fhirServer does not use https and is not in PECOMA_FHIR_HTTP_ALLOWLIST"
@@ -333,8 +333,8 @@ def _fetch_all(jobs, templates, access: _Access, settings: FhirSettings, client:
 def _fetch_key(key: str, url: str, partial: _KeyResult | None, kind: _Kind, access: _Access, settings: FhirSettings,
                client: FhirClient, deadline: float, patient_id: str | None) -> _KeyResult:
     """Read one key: the first page (or, for a prefetch Bundle, its next pages) and the following pages."""
-    result = partial or _KeyResult([], [], "fhir", pages=0)
-    result.next_url = None
+    result = (_KeyResult(list(partial.resources), list(partial.notes), "prefetch+fhir", pages=partial.pages)
+              if partial else _KeyResult([], [], "fhir", pages=0))  # a copy: the caller may give up on us at the deadline
     while url:
         if result.pages >= settings.max_pages:
             result.notes.append(_partial_note(key, result.pages, "page limit reached"))
@@ -347,7 +347,7 @@ def _fetch_key(key: str, url: str, partial: _KeyResult | None, kind: _Kind, acce
                  reply.failure, reply.elapsed_s * 1000)
         problem = _problem(reply, kind)
         if problem and result.pages == 0:
-            if reply.failure == fhir_client.NOT_FOUND:
+            if reply.failure == fhir_client.NOT_FOUND and kind.is_search:  # the server offers no such search
                 return _KeyResult([], [_note(key, f"the FHIR server has no such data (HTTP {reply.status}); treated as none recorded")], "not-found")
             return _KeyResult([], [], "fhir", failure=problem)
         if problem:
@@ -358,8 +358,6 @@ def _fetch_key(key: str, url: str, partial: _KeyResult | None, kind: _Kind, acce
         result.notes.extend(n for n in page.notes if n not in result.notes)
         result.pages += 1
         url = _next_link(reply.body) if kind.is_search else None
-    if partial is not None:
-        result.origin = "prefetch+fhir"
     return result
 
 

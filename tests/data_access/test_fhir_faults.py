@@ -177,6 +177,21 @@ def test_not_found_search_is_known_empty_with_a_note(stub, status):
     assert got.notes == [f"medicationStatements: the FHIR server has no such data (HTTP {status}); treated as none recorded"]
 
 
+def test_not_found_patient_read_is_412(stub):
+    serve_healthy(stub, except_type="Patient")
+    stub.expect_request(f"/fhir/Patient/{PATIENT}").respond_with_json(
+        {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}, status=404)
+    outcome, _ = timed_gather(body(base(stub)))
+    assert_412(outcome, ["patient"], "has no such data (HTTP 404)")
+
+
+def test_fhir_server_with_a_query_is_refused(stub):
+    serve_healthy(stub)
+    outcome, _ = timed_gather(body(base(stub) + "?tenant=1"))
+    assert_412(outcome, list(PREFETCH), "not a plain absolute http(s) URL")
+    assert stub.log == []
+
+
 @pytest.mark.parametrize("payload, content_type, words", [
     ('{"resourceType": "Bundle", "type": "searchset", "entry": [', "application/fhir+json", "not valid JSON"),
     ("<html><body>Login</body></html>", "text/html", "not valid JSON"),

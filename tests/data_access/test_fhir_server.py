@@ -142,11 +142,11 @@ def test_plain_http_fhir_server_is_refused_in_production(fhir_server, fixture_pa
     assert "PECOMA_FHIR_HTTP_ALLOWLIST" in failed.value.detail
 
 
-def test_an_unknown_patient_reads_as_empty_with_a_note(fhir_server):
-    got = gather(request("h6-no-such-patient", fhir_server), PREFETCH, CONFIG, client=CLIENT)
-    assert got.resources == []
-    assert got.origin["patient"] == "not-found"
-    assert got.notes == ["patient: the FHIR server has no such data (HTTP 404); treated as none recorded"]
+def test_an_unknown_patient_is_412(fhir_server):
+    with pytest.raises(PreconditionFailed) as failed:
+        gather(request("h6-no-such-patient", fhir_server), PREFETCH, CONFIG, client=CLIENT)
+    assert failed.value.keys == ["patient"]  # the searches answer with empty Bundles: known empty
+    assert "has no such data (HTTP 404)" in failed.value.detail
 
 
 def test_wrongly_typed_prefetch_resource_is_refetched(fhir_server, fixture_patients):
