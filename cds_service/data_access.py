@@ -116,24 +116,24 @@ def gather(
     patient_id = context.get("patientId") if isinstance(context.get("patientId"), str) else None
     prefetch = request_body.get("prefetch") if isinstance(request_body.get("prefetch"), Mapping) else {}
     results: dict[str, _KeyResult] = {}
-    jobs: dict[str, tuple[str, _KeyResult | None]] = {}  # key -> (url or next-page url, partial prefetch data)
-    needs_server: list[str] = []
+    jobs: dict[str, tuple[str, _KeyResult | None]] = {}  # key -> (query or next-page URL, prefetched pages)
 
     for key, template in prefetch_templates.items():
-        query = resolve_template(template, context)
-        kind = _Kind(template)
-        if query is None:
-            results[key] = _KeyResult([], [_note(key, "the query could not be built from the hook context; not requested")], "skipped")
-            continue
         if key in prefetch and prefetch[key] is None:
             results[key] = _KeyResult([], [], "null")
             continue
-        used = _from_prefetch(key, prefetch.get(key), kind, patient_id) if key in prefetch else None
-        if used is not None and used.next_url is None:
-            results[key] = used
+        used = _from_prefetch(key, prefetch.get(key), _Kind(template), patient_id) if key in prefetch else None
+        if used is not None:
+            if used.next_url is None:
+                results[key] = used
+            else:
+                jobs[key] = (used.next_url, used)
             continue
-        needs_server.append(key)
-        jobs[key] = (used.next_url, used) if used is not None else (query.lstrip("/"), None)
+        query = resolve_template(template, context)
+        if query is None:
+            results[key] = _KeyResult([], [_note(key, "the query could not be built from the hook context; not requested")], "skipped")
+        else:
+            jobs[key] = (query.lstrip("/"), None)
 
     if jobs:
         try:
@@ -366,8 +366,10 @@ def _problem(reply: Reply, kind: _Kind) -> str | None:
     if reply.failure:
         return _FAILURE_TEXT.get(reply.failure, reply.failure) + (f" (HTTP {reply.status})" if reply.status and reply.status != 200 else "")
     expected = "Bundle" if kind.is_search else kind.resource_type
-    if reply.body.get("resourceType") != expected:
-        return f"the FHIR server answered with a {str(reply.body.get('resourceType'))[:40]} instead of a {expected}"
+    got = reply.body.get("resourceType")
+    if got != expected:
+        shown = got if isinstance(got, str) and re.fullmatch(r"[A-Za-z]{1,40}", got) else "non-FHIR object"
+        return f"the FHIR server answered with a {shown} instead of a {expected}"
     return None
 
 
