@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any, Iterable
 
 from fhir_mappings import fhir
+from fhir_mappings.allergy import extract_allergies
 from fhir_mappings.condition import extract_conditions
 from fhir_mappings.conflicts import detect_conflicts, infer_sex
 from fhir_mappings.context import Context
@@ -28,6 +29,7 @@ _STAGES = (
     ("observations", extract_observations),
     ("procedures", extract_procedures),
     ("medications", extract_medications),
+    ("allergies", extract_allergies),
 )
 
 __all__ = ["extract", "read_draft_orders"]

@@ -253,3 +253,14 @@ def test_notes_never_carry_patient_data():
     rec.lab(cc(LOINC, "2093-3"), value=5, unit="furlongs")
     notes = " ".join(extract(rec.resources, today=TODAY).data_quality)
     assert notes and "secret-id-123" not in notes
+
+
+def test_hypersensitivity_to_an_mtor_inhibitor_is_a_contraindication():
+    allergy = {"resourceType": "AllergyIntolerance", "id": "a1", "clinicalStatus": {"coding": [{"code": "active"}]},
+               "code": {"coding": [{"system": RXNORM, "code": "657797", "display": "temsirolimus"}]}}
+    penicillin = {"resourceType": "AllergyIntolerance", "id": "a2", "code": {"text": "Penicillin"}}
+    facts = extract([allergy, penicillin], today=TODAY)
+    assert facts.therapy.mtori_contraindication.value == "hypersensitivity to temsirolimus (allergy record)"
+    assert facts.therapy.mtori_contraindication.sources == ("AllergyIntolerance/a1",)
+    refuted = {**allergy, "verificationStatus": {"coding": [{"code": "refuted"}]}}
+    assert extract([refuted], today=TODAY).therapy.mtori_contraindication.value is None
