@@ -190,8 +190,9 @@ def _metastases(ctx: Context, secondaries: list[dict[str, Any]]) -> None:
         if label is None:
             ctx.note("a secondary cancer condition without a readable site")
             continue
-        if label not in found:
-            found[label] = make_fact(label, cond, when=started, note=TEXT_NOTE if on_text else None)
+        if label not in found:  # dated by onset, else by when it was recorded
+            found[label] = make_fact(label, cond, when=started or fhir.parse_date(cond.get("recordedDate")),
+                                     note=TEXT_NOTE if on_text else None)
     ctx.facts.extent.metastatic_sites = tuple(found.values())
     if first is not None:
         ctx.facts.extent.date_first_metastasis = make_fact(first[0], first[1], when=first[0])

@@ -2,7 +2,7 @@
 
 Conflicts detected here (issue #3 point 5) are disagreements *between resources*:
 * ``localised_vs_metastatic``: the latest M category says M0 (or a stage text says localised) while a
-  secondary cancer condition began on or before that date (or has no onset date);
+  secondary cancer condition began (onset, else recorded date) on or before that date, or is undated;
 * ``margin_r0_vs_unresectable``: an R0 margin is recorded and the primary is recorded as unresectable
   on or before the resection date (a later "unresectable" concerns a recurrence and is not a conflict);
 * ``date_in_future``: a key date after the reference date.

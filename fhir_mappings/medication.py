@@ -122,8 +122,10 @@ def _medication_code(medication: dict[str, Any]) -> Any:
 
 
 def identify(concept: Any) -> Drug | None:
-    codings = fhir.codings(concept)
-    found = term.lookup_codings(codings, "medication")
+    """The drug of a medication concept: verified RxNorm codings (a product that fixes the form wins over
+    its ingredient), else brand/generic names in the text, else the first word of the text."""
+    found_all = [c for c in (term.lookup(x.get("system"), x.get("code"), "medication") for x in fhir.codings(concept)) if c]
+    found = next((c for c in found_all if "+" in c.key), found_all[0] if found_all else None)
     if found is not None:
         ingredient, _, form = found.key.partition("+")
         return Drug(ingredient, form or _form_from_text(fhir.all_text(concept)), INGREDIENT_RXCUI.get(ingredient), False)

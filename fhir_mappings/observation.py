@@ -38,7 +38,7 @@ _RESPONSE = (
     (re.compile(r"(?i:stable disease)|\bSD\b"), "SD"),
     (re.compile(r"(?i:progressive disease|progression)|\bPD\b"), "PD"),
 )
-_FINAL = frozenset({"final", "amended", "corrected", "preliminary", "registered", None})
+_FINAL = frozenset({"final", "amended", "corrected", "preliminary", None})  # "registered" has no result yet
 
 
 def kind_of(obs: dict[str, Any]) -> tuple[str | None, bool]:
