@@ -304,7 +304,7 @@ def _genomic_variant(ctx: Context, obs: dict[str, Any], kind: str, on_text: bool
         return
     on_text = on_text or genes_on_text
     molecular = ctx.facts.molecular
-    if "TFE3" in genes and (_is_fusion(obs) or len(genes) > 1 or status is not GeneStatus.ALTERED):
+    if "TFE3" in genes and (_is_fusion(obs) or len(genes) > 1):  # a fusion, per terminology.md §1.4
         put_latest(molecular, "tfe3_fusion", _fact(obs, status, on_text))
         partners = [g for g in genes if g != "TFE3"]
         if partners and status is GeneStatus.ALTERED:

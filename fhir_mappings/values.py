@@ -50,13 +50,14 @@ def read_bool(obs: dict[str, Any]) -> bool | None:
 
 
 def text_bool(text: str) -> bool | None:
+    """present/absent words; the first one written decides ("Present (no vascular invasion)" is present)."""
     if not text:
         return None
-    if term.TEXT_RE["absent"].search(text):
+    absent = term.TEXT_RE["absent"].search(text)
+    present = term.TEXT_RE["present"].search(text)
+    if absent and (not present or absent.start() <= present.start()):
         return False
-    if term.TEXT_RE["present"].search(text):
-        return True
-    return None
+    return True if present else None
 
 
 def read_finding(obs: dict[str, Any]) -> bool | None:

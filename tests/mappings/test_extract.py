@@ -264,3 +264,13 @@ def test_hypersensitivity_to_an_mtor_inhibitor_is_a_contraindication():
     assert facts.therapy.mtori_contraindication.sources == ("AllergyIntolerance/a1",)
     refuted = {**allergy, "verificationStatus": {"coding": [{"code": "refuted"}]}}
     assert extract([refuted], today=TODAY).therapy.mtori_contraindication.value is None
+
+
+@pytest.mark.parametrize("answer,expected", [
+    ("Present", True), ("Not identified", False), ("No evidence of necrosis", False), ("Present (focal)", True),
+    ("Yes", True), ("Absent", False), ("Equivocal", None), ("Not detected", False),
+])
+def test_present_absent_answers(answer, expected):
+    rec = Record("p")
+    rec.obs({"text": "Tumour necrosis"}, when="2026-10-01", valueCodeableConcept={"text": answer})
+    assert extract(rec.resources, today=TODAY).pathology.necrosis.value is expected
