@@ -343,8 +343,8 @@ def _fetch_key(key: str, url: str, partial: _KeyResult | None, kind: _Kind, acce
             result.notes.append(_partial_note(key, result.pages, "the next page is on another server"))
             break
         reply = client.get_json(url, access.token, settings.limits, deadline)
-        log.info("fhir_fetch key=%s page=%d status=%s failure=%s ms=%.1f", key, result.pages + 1, reply.status,
-                 reply.failure, reply.elapsed_s * 1000)
+        log.log(logging.WARNING if reply.failure else logging.DEBUG, "fhir_fetch key=%s page=%d status=%s failure=%s ms=%.1f",
+                key, result.pages + 1, reply.status, reply.failure, reply.elapsed_s * 1000)
         problem = _problem(reply, kind)
         if problem and result.pages == 0:
             if reply.failure == fhir_client.NOT_FOUND and kind.is_search:  # the server offers no such search
