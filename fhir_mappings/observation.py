@@ -327,12 +327,23 @@ def _stage_value_text(obs: dict[str, Any]) -> tuple[str, bool]:
     return values.value_text(obs), True
 
 
+def _staging_method(obs: dict[str, Any]) -> str | None:
+    """The staging system (e.g. "AJCC 8th") from mcode-tnm-staging-method-vs, else the method text."""
+    concept = fhir.code_of(obs.get("method"), "value")
+    if concept is not None and concept.key.startswith("method:"):
+        return concept.key.split(":", 1)[1]
+    return fhir.text_of(obs.get("method")) or None
+
+
 def _tnm(attr: str):
     def handler(ctx: Context, obs: dict[str, Any], kind: str, on_text: bool) -> None:
         text, value_on_text = _stage_value_text(obs)
         category = values.tnm_category(text)
         if category and category[0] == attr.upper():
-            put_latest(ctx.facts.extent, attr, _fact(obs, category, on_text or value_on_text, note=values.value_text(obs) or None))
+            written = values.value_text(obs)
+            note = "; ".join(p for p in (written, _staging_method(obs)) if p) or None
+            reported = Provenance.REPORTED if re.search(r"per authors?|as reported", written, re.I) else Provenance.DOCUMENTED
+            put_latest(ctx.facts.extent, attr, _fact(obs, category, on_text or value_on_text, note=note, provenance=reported))
     return handler
 
 
@@ -340,7 +351,7 @@ def _tnm_group(ctx: Context, obs: dict[str, Any], kind: str, on_text: bool) -> N
     text, value_on_text = _stage_value_text(obs)
     if text:
         put_latest(ctx.facts.extent, "reported_stage", _fact(
-            obs, text, on_text or value_on_text, provenance=Provenance.REPORTED, note=fhir.text_of(obs.get("method")) or None))
+            obs, text, on_text or value_on_text, provenance=Provenance.REPORTED, note=_staging_method(obs)))
 
 
 def _ecog(ctx: Context, obs: dict[str, Any], kind: str, on_text: bool) -> None:

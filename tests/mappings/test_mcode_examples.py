@@ -28,6 +28,7 @@ def test_stu4_tnm_stage_group_and_categories_in_snomed():
     assert extent.reported_stage.value == "IIIC"  # SNOMED 1222806003
     assert extent.t.sources == ("Observation/tnm-clinical-primary-tumor-category-cT3",)
     assert extent.t.date == date(2019, 4, 1)
+    assert extent.reported_stage.note == "AJCC 8th"  # staging method SNOMED 897275008
 
 
 def test_stu3_style_staging_in_loinc_with_ajcc_values():
