@@ -26,8 +26,8 @@ from urllib.parse import quote, urlsplit
 
 from cds_service import fhir_client
 from cds_service.fhir_client import FhirClient, Limits, Reply
+from cds_service.jsonlog import log_event
 
-log = logging.getLogger(__name__)
 
 LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 USER_TOKENS = {  # CDS Hooks 2.0 §Prefetch tokens: user id tokens derive from context.userId "Type/id"
@@ -139,7 +139,7 @@ def gather(
         try:
             settings = FhirSettings.from_config(config)
         except ValueError as exc:
-            log.error("fhir_config_invalid: %s", exc)
+            log_event("fhir_config_invalid", logging.ERROR, problem=str(exc))
             settings = None
         access, refusal = _server_access(request_body, settings) if settings else (None, "FHIR access is misconfigured")
         if access is None:
@@ -320,7 +320,7 @@ def _fetch_all(jobs, templates, access: _Access, settings: FhirSettings, client:
         if future.done() and not future.cancelled() and future.exception() is None:
             results[key] = future.result()
         elif future.done() and not future.cancelled():  # a bug of ours: log the type only (no URL, no token)
-            log.error("fhir_fetch_error key=%s error=%s", key, type(future.exception()).__name__)
+            log_event("fhir_fetch_error", logging.ERROR, key=key, error=type(future.exception()).__name__)
             results[key] = _KeyResult([], [], "fhir", failure="internal error while reading the FHIR server")
         elif partial is not None:
             partial.notes.append(_partial_note(key, partial.pages, f"the {settings.budget_s:g} s time budget ran out"))
@@ -343,8 +343,8 @@ def _fetch_key(key: str, url: str, partial: _KeyResult | None, kind: _Kind, acce
             result.notes.append(_partial_note(key, result.pages, "the next page is on another server"))
             break
         reply = client.get_json(url, access.token, settings.limits, deadline)
-        log.log(logging.WARNING if reply.failure else logging.DEBUG, "fhir_fetch key=%s page=%d status=%s failure=%s ms=%.1f",
-                key, result.pages + 1, reply.status, reply.failure, reply.elapsed_s * 1000)
+        log_event("fhir_fetch", logging.WARNING if reply.failure else logging.DEBUG, key=key, page=result.pages + 1,
+                  status=reply.status, failure=reply.failure, ms=round(reply.elapsed_s * 1000, 1))
         problem = _problem(reply, kind)
         if problem and result.pages == 0:
             if reply.failure == fhir_client.NOT_FOUND and kind.is_search:  # the server offers no such search

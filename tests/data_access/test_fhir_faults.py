@@ -15,6 +15,7 @@ from werkzeug import Response
 
 from cds_service.data_access import Gathered, PreconditionFailed, gather
 from cds_service.fhir_client import FhirClient
+from cds_service.jsonlog import JsonLinesFormatter
 from cds_service.services import PREFETCH
 
 TOKEN = "tok-" + uuid.uuid4().hex
@@ -404,8 +405,19 @@ def test_server_allowlist_restricts_fhir_servers(stub):
     assert stub.log == []
 
 
-def test_the_token_never_reaches_logs_notes_errors_or_reprs(stub, caplog):
+@pytest.fixture
+def service_log(caplog):
+    """caplog, also attached to the service's own logger (which may not propagate to the root logger)."""
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="pecoma_cds")
+    service_logger = logging.getLogger("pecoma_cds")
+    service_logger.addHandler(caplog.handler)
+    yield caplog
+    service_logger.removeHandler(caplog.handler)
+
+
+def test_the_token_never_reaches_logs_notes_errors_or_reprs(stub, service_log):
+    caplog = service_log
     serve_healthy(stub, except_type="Condition")
 
     def second_page_fails(request):
@@ -423,8 +435,9 @@ def test_the_token_never_reaches_logs_notes_errors_or_reprs(stub, caplog):
     outcome, _ = timed_gather(body(base(stub)))
     assert isinstance(outcome, PreconditionFailed)
     assert TOKEN not in str(outcome) and TOKEN not in repr(outcome)
-    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("cds_service", "urllib3", "requests")))
-    assert "fhir_fetch key=conditions page=2 status=502" in ours  # our fetch log lines were captured ...
+    records = [r for r in caplog.records if r.name.startswith(("pecoma_cds", "cds_service", "urllib3", "requests"))]
+    ours = "\n".join(JsonLinesFormatter().format(r) for r in records)
+    assert '"event": "fhir_fetch", "key": "conditions", "page": 2, "status": 502' in ours  # our fetch log lines ...
     assert TOKEN not in ours and PATIENT not in ours  # ... without the token or the patient id (no URLs)
 
 
