@@ -228,7 +228,7 @@ def _stage_unresolved(cards, v):
 
 def _not_metastatic(cards, v):
     return [f"'metastatic' in: {c['summary']}" for c in cards
-            if re.search(r"(?<!non-)\bmetastatic\b", c["summary"], re.I)]
+            if re.search(r"(?<!non-)(?<!not )\bmetastatic\b", c["summary"], re.I)]
 
 
 #: must_not text -> check (cards, vignette) -> problems. Items not listed are in NOT_CHECKABLE.
@@ -355,8 +355,11 @@ def test_vignette_over_http(servers, vignette):
         primary = setting.get("primary")
         if primary:
             assert f"Primary: {primary} —" in head["detail"]
-            if "R12" not in fired:  # an emergency suppresses routine line-of-therapy cards (spec R12)
-                assert primary in shown, f"no card for the primary setting {primary}: {codes(cards)}"
+            # S4b replaces the mTORi cards of S3/S4 (spec §3); an emergency suppresses routine cards (R12)
+            replaced = "S4b" in setting.get("modifiers", []) and primary in ("S3", "S4")
+            expected_card = "S4b" if replaced else primary
+            if "R12" not in fired:
+                assert expected_card in shown, f"no card for the primary setting {primary}: {codes(cards)}"
         for modifier in setting.get("modifiers", []):
             assert re.search(rf"Modifiers: [^\n]*\b{re.escape(modifier)} —", head["detail"]), modifier
     else:
