@@ -38,6 +38,7 @@ USER_TOKENS = {  # CDS Hooks 2.0 §Prefetch tokens: user id tokens derive from c
 }
 _TOKEN = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _PATIENT_REF = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]*)?$")
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id datatype
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+$|^\[[0-9A-Fa-f:.]+\]$")
 _GRACE_S = 0.1  # extra wait for workers, which stop on their own at the deadline
 
@@ -163,8 +164,9 @@ def gather(
 
 def resolve_template(template: str, context: Mapping[str, Any]) -> str | None:
     """Replace ``{{context.x}}`` (root-level primitive context fields) and the four ``{{userXxxId}}`` tokens;
-    values are percent-encoded. None when a token cannot be resolved (the key is then not requested)."""
+    values are percent-encoded, and in the path must be FHIR ids. None when a token cannot be resolved."""
     unresolved = False
+    query_starts = template.find("?") if "?" in template else len(template)
 
     def value(match: re.Match) -> str:
         nonlocal unresolved
@@ -177,7 +179,8 @@ def resolve_template(template: str, context: Mapping[str, Any]) -> str | None:
             raw = ident if kind == USER_TOKENS[name] else None
         if isinstance(raw, bool):
             raw = "true" if raw else "false"
-        if not isinstance(raw, (str, int, float)) or str(raw) in ("", ".", ".."):
+        in_path = match.start() < query_starts
+        if not isinstance(raw, (str, int, float)) or str(raw) in ("", ".", "..") or (in_path and not _FHIR_ID.fullmatch(str(raw))):
             unresolved = True
             return ""
         return quote(str(raw), safe="-._~")
