@@ -166,3 +166,16 @@ def test_searchset_of_another_patient_is_filtered(fixture_patients):
     got = gather(request(small.patient_id, prefetch=mixed), PREFETCH, CONFIG)
     assert identities(got.resources) == identities(gather(request(small.patient_id, prefetch=full), PREFETCH, CONFIG).resources)
     assert got.notes == ["conditions: 1 resource about another patient ignored"]
+
+
+def test_any_added_template_key_is_fetched_the_same_way(fhir_server, fixture_patients):
+    """E.g. a ``specimens`` key (the vignettes' specimen type lives in Specimen resources)."""
+    templates = {**PREFETCH, "specimens": "Specimen?patient={{context.patientId}}"}
+    with_specimens = [p for p in fixture_patients.values() if any(r["resourceType"] == "Specimen" for r in p.resources())]
+    assert with_specimens, "no fixture patient has a Specimen"
+    for patient in with_specimens:
+        expected = gather(request(patient.patient_id, prefetch=full_prefetch(patient.resources(), templates, {"patientId": patient.patient_id})),
+                          templates, CONFIG)
+        fetched = gather(request(patient.patient_id, fhir_server), templates, CONFIG, client=CLIENT)
+        assert without_meta(fetched.resources) == without_meta(expected.resources)
+        assert any(r["resourceType"] == "Specimen" for r in fetched.resources)
