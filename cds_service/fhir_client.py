@@ -63,7 +63,7 @@ class Limits:
 class FhirClient:
     """Pooled HTTP access to FHIR servers; thread-safe for concurrent GETs."""
 
-    def __init__(self, pool_size: int = 16):
+    def __init__(self, pool_size: int = 32):  # per host: gunicorn threads x parallel fetches
         session = requests.Session()
         session.trust_env = False  # no .netrc credentials or environment proxies slipped into EHR calls
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))  # no cookies across users
