@@ -79,8 +79,9 @@ def _index(ctx: Context, resources: Any, patient_id: str | None) -> None:
             continue
         ref = fhir.reference(resource)
         if ref:
-            if ref in ctx.by_ref:
-                duplicates += 1
+            if ref in ctx.by_ref:  # e.g. one Observation answering two prefetch templates
+                if ctx.by_ref[ref] != resource:
+                    duplicates += 1
                 continue
             ctx.by_ref[ref] = resource
         count += 1
@@ -88,7 +89,7 @@ def _index(ctx: Context, resources: Any, patient_id: str | None) -> None:
     if skipped:
         ctx.note(f"{skipped} item(s) that are not FHIR resources were skipped")
     if duplicates:
-        ctx.note(f"{duplicates} duplicate resource(s) (same type and id) were read once")
+        ctx.note(f"{duplicates} resource(s) sent twice with different content (same type and id): the first copy was read")
     if wrong_patient:
         ctx.note(f"{wrong_patient} resource(s) about another patient were skipped")
 

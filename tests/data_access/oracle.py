@@ -1,6 +1,7 @@
 """What a complete prefetch holds for a fixture patient, computed from the fixture itself (not from a server).
 
-Knows only the search parameters our templates use (``patient``, ``category`` with comma = OR); any other
+Knows only the search parameters our templates use (``patient``; ``category`` and ``code`` as tokens, ``code`` or
+``system|code``, with comma = OR); any other
 parameter raises, so a new template cannot be compared against a silently wrong expectation.
 """
 from __future__ import annotations
@@ -40,10 +41,14 @@ def _matches(resource: dict[str, Any], name: str, value: str) -> bool:
     if name == "patient":
         ref = (resource.get("subject") or resource.get("patient") or {}).get("reference", "")
         return ref == f"Patient/{value}" or ref.endswith(f"/Patient/{value}")
-    if name == "category":
-        wanted = set(value.split(","))
-        codes = {c.get("code") for cc in resource.get("category") or [] for c in cc.get("coding") or []}
-        return bool(codes & wanted)
+    if name in ("category", "code"):
+        concepts = resource.get(name) or []
+        concepts = concepts if isinstance(concepts, list) else [concepts]
+        tokens = set()
+        for cc in concepts:
+            for c in cc.get("coding") or []:
+                tokens |= {c.get("code"), f"{c.get('system', '')}|{c.get('code')}"}
+        return bool(tokens & set(value.split(",")))
     raise NotImplementedError(f"the test oracle does not know the search parameter {name!r}")
 
 

@@ -30,7 +30,10 @@ CONFIG = {
     "PECOMA_FHIR_MAX_REPLY_BYTES": "20000",
 }
 TYPES = {"patient": "Patient", "conditions": "Condition", "observations": "Observation", "procedures": "Procedure",
-         "medicationRequests": "MedicationRequest", "medicationStatements": "MedicationStatement"}
+         "medicationRequests": "MedicationRequest", "medicationStatements": "MedicationStatement",
+         "specimens": "Specimen"}
+# One template per resource type, so that a fault injected for a type hits exactly one prefetch key.
+TEMPLATES = {key: PREFETCH[key] for key in TYPES}
 
 
 def resource(rtype, rid):
@@ -96,7 +99,7 @@ def body(fhir_base, token=TOKEN, prefetch=None):
 def timed_gather(request_body, config=CONFIG):
     started = time.monotonic()
     try:
-        return gather(request_body, PREFETCH, config, client=FhirClient()), time.monotonic() - started
+        return gather(request_body, TEMPLATES, config, client=FhirClient()), time.monotonic() - started
     except PreconditionFailed as failed:
         return failed, time.monotonic() - started
 
@@ -189,7 +192,7 @@ def test_not_found_patient_read_is_412(stub):
 def test_fhir_server_with_a_query_is_refused(stub):
     serve_healthy(stub)
     outcome, _ = timed_gather(body(base(stub) + "?tenant=1"))
-    assert_412(outcome, list(PREFETCH), "not a plain absolute http(s) URL")
+    assert_412(outcome, list(TEMPLATES), "not a plain absolute http(s) URL")
     assert stub.log == []
 
 
@@ -377,7 +380,7 @@ def test_a_closed_port_is_412_quickly():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     outcome, elapsed = timed_gather(body(f"http://127.0.0.1:{port}/fhir"))
-    assert_412(outcome, list(PREFETCH), "could not be reached")
+    assert_412(outcome, list(TEMPLATES), "could not be reached")
     assert elapsed < BUDGET_S + MARGIN_S
 
 
@@ -392,7 +395,7 @@ def test_no_token_and_not_allow_listed_is_412_without_any_request(stub):
     serve_healthy(stub)
     config = {**CONFIG, "PECOMA_MODE": "production", "PECOMA_FHIR_HTTP_ALLOWLIST": "http://127.0.0.1:*"}
     outcome, _ = timed_gather(body(base(stub), token=None), config)
-    assert_412(outcome, list(PREFETCH), "PECOMA_FHIR_UNAUTHENTICATED_ALLOWLIST")
+    assert_412(outcome, list(TEMPLATES), "PECOMA_FHIR_UNAUTHENTICATED_ALLOWLIST")
     assert stub.log == []
     got, _ = timed_gather(body(base(stub)), config)  # with a token, the same allow-listed http server is used
     assert isinstance(got, Gathered), got
@@ -401,7 +404,7 @@ def test_no_token_and_not_allow_listed_is_412_without_any_request(stub):
 def test_server_allowlist_restricts_fhir_servers(stub):
     serve_healthy(stub)
     outcome, _ = timed_gather(body(base(stub)), {**CONFIG, "PECOMA_FHIR_SERVER_ALLOWLIST": "https://ehr.example.org"})
-    assert_412(outcome, list(PREFETCH), "PECOMA_FHIR_SERVER_ALLOWLIST")
+    assert_412(outcome, list(TEMPLATES), "PECOMA_FHIR_SERVER_ALLOWLIST")
     assert stub.log == []
 
 
@@ -444,4 +447,4 @@ def test_the_token_never_reaches_logs_notes_errors_or_reprs(stub, service_log):
 def test_invalid_configuration_is_412_not_a_crash(stub):
     serve_healthy(stub)
     outcome, _ = timed_gather(body(base(stub)), {**CONFIG, "PECOMA_FHIR_BUDGET_S": "soon"})
-    assert_412(outcome, list(PREFETCH), "FHIR access is misconfigured")
+    assert_412(outcome, list(TEMPLATES), "FHIR access is misconfigured")

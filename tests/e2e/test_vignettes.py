@@ -19,16 +19,14 @@ import requests
 
 from cards import ASSESSMENT_TOPIC
 from tests.cards.spec_checks import emitted_resources, response_problems
+from cds_service.services import PREFETCH
+from tests.data_access.oracle import full_prefetch
 
 REPO = Path(__file__).resolve().parents[2]
 VIGNETTES_FILE = REPO.parent / "shared" / "clinical" / "vignettes-dev.json"
 FIXTURES = REPO / "tests" / "fixtures" / "vignettes"
 SERVICE_IDS = {"patient-view": "pecoma-patient-view", "order-select": "pecoma-order-select",
                "order-sign": "pecoma-order-sign"}
-PREFETCH_KEYS = {  # resourceType -> prefetch key of the discovery document (cds_service/services.json)
-    "Condition": "conditions", "Observation": "observations", "Procedure": "procedures",
-    "MedicationRequest": "medicationRequests", "MedicationStatement": "medicationStatements",
-}
 RULES_R = {f"R{i}" for i in range(1, 17)}
 
 VIGNETTES = [v for v in json.loads(VIGNETTES_FILE.read_text(encoding="utf-8")) if "id" in v]
@@ -64,12 +62,7 @@ def prefetch_from_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
     resources = [e["resource"] for e in bundle.get("entry", []) if isinstance(e, dict) and "resource" in e]
     patients = [r for r in resources if r.get("resourceType") == "Patient"]
     assert len(patients) == 1, "a vignette fixture holds exactly one Patient"
-    prefetch: dict[str, Any] = {"patient": patients[0]}
-    for resource_type, key in PREFETCH_KEYS.items():
-        matching = [r for r in resources if r.get("resourceType") == resource_type]
-        prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "total": len(matching),
-                         "entry": [{"resource": r} for r in matching]} if matching else None
-    return prefetch
+    return full_prefetch(resources, PREFETCH, {"patientId": patients[0]["id"]})
 
 
 def post(servers, vignette: dict[str, Any]) -> list[dict[str, Any]]:
@@ -322,7 +315,7 @@ def test_harness_posts_a_bundle_over_http_and_gets_a_clean_answer(servers):
                       "code": {"text": "Leiomyosarcoma of the uterus"}}},
     ]}
     prefetch = prefetch_from_bundle(bundle)
-    assert prefetch["observations"] is None and prefetch["conditions"]["total"] == 1
+    assert prefetch["observations"]["total"] == 0 and prefetch["conditions"]["total"] == 1
     request = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
                "context": {"userId": "Practitioner/e2e", "patientId": "e2e-lms"}, "prefetch": prefetch}
     assert post_request(servers.get("2026-11-22"), request) == []

@@ -5,7 +5,9 @@ import copy
 import uuid
 from typing import Any
 
-PREFETCH_KEYS = ("patient", "conditions", "observations", "procedures", "medicationRequests", "medicationStatements")
+from cds_service.services import PREFETCH
+
+PREFETCH_KEYS = tuple(PREFETCH)
 
 
 def searchset(*resources: dict[str, Any]) -> dict[str, Any]:
@@ -25,9 +27,11 @@ def non_pecoma_prefetch(patient_id: str) -> dict[str, Any]:
             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "59621000", "display": "Essential hypertension"}], "text": "Essential hypertension"},
         }),
         "observations": searchset(),
+        "cancerObservations": searchset(),
         "procedures": searchset(),
         "medicationRequests": searchset(),
         "medicationStatements": None,
+        "specimens": None,
     }
 
 
