@@ -99,11 +99,8 @@ def check_config(config: Mapping[str, Any]) -> None:
 
 def _check_data_access_config(config: Mapping[str, Any]) -> None:
     """Fail fast on bad ``PECOMA_FHIR_*`` variables (the data-access module names the variable)."""
-    check = getattr(data_access, "check_config", None)
-    if check is None:
-        return
     try:
-        check(config)
+        data_access.check_config(config)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -247,8 +244,8 @@ def _register(app: Flask) -> None:
     def hook(service_id: str) -> Response:
         service = _service_or_404(service_id)
         g.log["service"] = service_id
+        _authenticate()  # before the body is read: an unknown caller learns nothing about our validation
         body = _read_json_body()
-        _authenticate()
         if isinstance(body, dict) and isinstance(body.get("hookInstance"), str) and UUID_PATTERN.match(body["hookInstance"]):
             g.log["hookInstance"] = body["hookInstance"]  # a UUID: safe to log, also for refused requests
         problems = validate_request(body, service)
@@ -272,6 +269,7 @@ def _register(app: Flask) -> None:
             draft_orders=context.get("draftOrders"),
             settings=current_app.extensions["pecoma_settings"],
             smart_app_url=current_app.config.get("PECOMA_SMART_APP_URL") or None,
+            data_notes=gathered.notes,
         )
         cards = evaluation.cards
         problems = validate_response({"cards": cards})
@@ -293,8 +291,8 @@ def _register(app: Flask) -> None:
     def feedback(service_id: str) -> Response:
         _service_or_404(service_id)
         g.log["service"] = service_id
-        body = _read_json_body()
         _authenticate()
+        body = _read_json_body()
         problems = validate_feedback(body)
         if problems:
             raise RequestRefused(400, *problems)

@@ -1,4 +1,4 @@
-"""``pecoma-cds``: serve, evaluate, rules, feedback-report (README §Command line)."""
+"""``pecoma-cds``: serve, evaluate, rules, feedback-report, demo-data, db (README §Command line)."""
 from __future__ import annotations
 
 import argparse
@@ -30,12 +30,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("rules", help="print the rule catalogue as JSON")
     commands.add_parser("feedback-report", help="print acceptance/override counts and override reasons per rule")
+    demo = commands.add_parser("demo-data", help="write the development patients as FHIR transaction Bundles (one file each)")
+    demo.add_argument("out_dir", help="folder to write V01.json ... into (created if missing)")
+    demo.add_argument("--fixtures", help="folder of collection Bundles to convert (default: the repo's tests/fixtures/vignettes)")
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply pending schema migrations")
 
     args = parser.parse_args(argv)
     try:
-        return {"serve": _serve, "evaluate": _evaluate, "rules": _rules, "feedback-report": _feedback_report, "db": _db}[args.command](args)
+        return {"serve": _serve, "evaluate": _evaluate, "rules": _rules, "feedback-report": _feedback_report, "db": _db,
+                "demo-data": _demo_data}[args.command](args)
     except ConfigError as exc:
         print(f"pecoma-cds: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -61,6 +65,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     sys.argv = ["gunicorn", "-c", "python:cds_service.gunicorn_conf", "cds_service.wsgi:app"]
     run()
+    return 0
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    from cds_service.demo_data import write_demo_bundles  # noqa: PLC0415
+
+    for path in write_demo_bundles(args.out_dir, args.fixtures):
+        print(path)
     return 0
 
 

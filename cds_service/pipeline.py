@@ -20,6 +20,7 @@ import fhir_mappings
 import pathway
 from pathway.decision import Decision, ScopeStatus
 from pathway.facts import summary
+from pathway.settings import SiteSettings
 
 from cds_service.jsonlog import log_event
 
@@ -56,18 +57,24 @@ def evaluate(
     draft_orders: Mapping[str, Any] | None = None,
     settings: Any = None,
     smart_app_url: str | None = None,
+    data_notes: Iterable[str] = (),
 ) -> Evaluation:
-    """Run the pathway for one patient; never raises."""
+    """Run the pathway for one patient; never raises.
+
+    ``data_notes`` are data-quality notes from gathering the data (partial pages, failed
+    FHIR queries ...): they join the mapper's own notes and are shown with the assessment.
+    """
     stage = "extract"
     decision: Decision | None = None
     try:
         facts = fhir_mappings.extract(list(resources), today=today, patient_id=patient_id)
+        facts.data_quality = tuple(data_notes) + tuple(facts.data_quality)
         stage = "read_draft_orders"
         orders = fhir_mappings.read_draft_orders(dict(draft_orders) if draft_orders else None)
         stage = "decide"
         decision = pathway.decide(facts, today=today, hook=hook, draft_orders=orders, settings=settings)
         stage = "render"
-        context = _render_context(
+        context = cards.RenderContext(
             hook=hook,
             patient_ref=f"Patient/{patient_id}" if patient_id else (facts.patient_ref or "Patient/unknown"),
             base_url=base_url,
@@ -88,12 +95,6 @@ def evaluate(
             return Evaluation(cards=[], assessment=_assessment(decision), decision=decision, degraded=True)
         return Evaluation(cards=[unavailable_card()], decision=decision, degraded=True,
                           assessment=_assessment(decision) if decision else {})
-
-
-def _render_context(**values: Any) -> Any:
-    """cards.RenderContext from the values it declares (fields are added to it over time)."""
-    declared = getattr(cards.RenderContext, "__dataclass_fields__", {})
-    return cards.RenderContext(**{k: v for k, v in values.items() if k in declared})
 
 
 def unavailable_card() -> dict[str, Any]:
@@ -117,9 +118,4 @@ def load_site_settings(path: str | None) -> Any:
     if not path:
         return None
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    try:
-        from pathway.settings import SiteSettings  # type: ignore[import-not-found]
-    except ImportError:
-        log_event("site_settings_ignored", logging.WARNING, reason="pathway.settings.SiteSettings not available yet")
-        return None
     return SiteSettings.from_mapping(data)

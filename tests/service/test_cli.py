@@ -68,3 +68,13 @@ def test_production_mode_without_a_patient_key_secret_refuses_to_start(tmp_path)
     result = run("serve", "--dev", cwd=tmp_path, PECOMA_MODE="production")
     assert result.returncode == 2
     assert "PECOMA_PATIENT_KEY_SECRET" in result.stderr
+
+
+def test_demo_data_writes_one_transaction_bundle_per_development_patient(tmp_path):
+    result = run("demo-data", str(tmp_path / "demo"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    written = sorted((tmp_path / "demo").glob("*.json"))
+    assert len(written) == 40 and [str(p) for p in written] == sorted(result.stdout.split())
+    bundle = json.loads((tmp_path / "demo" / "V01.json").read_text())
+    assert bundle["type"] == "transaction"
+    assert bundle["entry"][0]["request"] == {"method": "PUT", "url": "Patient/pecoma-v01"}

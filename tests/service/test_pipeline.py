@@ -34,3 +34,15 @@ def test_site_settings_file_is_read_into_the_pathway_settings(tmp_path):
     settings = load_site_settings(str(path))
     assert settings is not None and type(settings).__name__ == "SiteSettings"
     assert load_site_settings(None) is None
+
+
+def test_data_quality_notes_from_gathering_are_shown_with_the_assessment():
+    from tests.fixtures import bundle_resources, load_vignette_bundle
+
+    note = "observations: only the first 10 pages of search results were used (page limit reached)"
+    evaluation = evaluate(bundle_resources(load_vignette_bundle("V19")), hook="patient-view", patient_id="pecoma-v19",
+                          today=date(2026, 11, 22), base_url="http://127.0.0.1:8080", data_notes=[note])
+    assessment_card = evaluation.cards[0]
+    assert assessment_card["source"]["topic"]["code"] == "ASSESSMENT"
+    assert "only the first 10 pages of search results were used" in assessment_card["detail"]
+    assert validate_response({"cards": evaluation.cards}) == []
