@@ -251,7 +251,7 @@ def _mtori(ctx: Context, exposures: list[Exposure]) -> list[Exposure]:
     therapy = ctx.facts.therapy
     mtori = [e for e in exposures if e.drug.ingredient in ("sirolimus", "temsirolimus", "everolimus")]
     for e in mtori:
-        if e.mtori is None:
+        if e.mtori is None and e.state != "not-taken":  # a "never taken" record needs no agent
             ctx.note("sirolimus record whose product and route do not say oral or nab-sirolimus: agent unknown")
     active = [e for e in mtori if e.state == "active" and e.mtori is not None]
     if len({e.mtori for e in active}) > 1:

@@ -274,3 +274,13 @@ def test_present_absent_answers(answer, expected):
     rec = Record("p")
     rec.obs({"text": "Tumour necrosis"}, when="2026-10-01", valueCodeableConcept={"text": answer})
     assert extract(rec.resources, today=TODAY).pathology.necrosis.value is expected
+
+
+def test_an_mtor_inhibitor_recorded_as_never_taken_is_prior_mtori_false_without_noise():
+    statement = {"resourceType": "MedicationStatement", "id": "never-1", "status": "not-taken",
+                 "subject": {"reference": "Patient/p1"},
+                 "medicationCodeableConcept": {"text": "mTOR inhibitor (sirolimus, everolimus, temsirolimus): never taken"}}
+    facts = extract([{"resourceType": "Patient", "id": "p1"}, statement], today=TODAY, patient_id="p1")
+    assert facts.therapy.prior_mtori.value is False
+    assert facts.therapy.active_mtori.value is None
+    assert not any("agent unknown" in note for note in facts.data_quality)
