@@ -1,15 +1,22 @@
 """Setting recommendations S1-S11 plus the common cards (MDT, CLASS-REVIEW, N1) (spec §3)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pathway import knowledge as K
 from pathway.catalogue import recommendation as rec
 from pathway.classify import BENIGN, MALIGNANT
 from pathway.context import Context
 from pathway.decision import FactUse, Recommendation, Urgency
-from pathway.facts import AjccSiteGroup, Fact
+from pathway.facts import AjccSiteGroup, Fact, MtoriAgent
 from pathway.options import fyarro_dose, mtori_options, s4b_options, s7_options, s9_options
 from pathway.orderables import proposed_order
 from pathway.setting import s6_criteria
+
+#: Option labels of options.mtori_options, by the agent the patient is on.
+MTORI_OPTION_LABEL = {MtoriAgent.NAB_SIROLIMUS: "nab-sirolimus (FYARRO)", MtoriAgent.ORAL_SIROLIMUS: "sirolimus (oral)",
+                      MtoriAgent.TEMSIROLIMUS: "temsirolimus", MtoriAgent.EVEROLIMUS: "everolimus"}
+ON_MTORI_LABS = "Labs monthly, later 3-monthly (S003): CBC, fasting lipids, glucose, LFT, creatinine, K, phosphate"
 
 MTORI_ACTIONS = (
     "Baseline chest CT or chest radiograph before starting an mTOR inhibitor (temsirolimus label; applied to every mTORi)",
@@ -102,13 +109,25 @@ def first_line_mtori(ctx: Context, rule_id: str) -> Recommendation:
         caveats.append(f"Computed class: {class_words(ctx)}; diagnosis as recorded: "
                        f"{ctx.facts.diagnosis.text.value}; the setting rests on disease extent, not on the class")
     dose = fyarro_dose(ctx)
-    summary = (f"{words} PEComa, mTOR-inhibitor-naive: an mTOR inhibitor is first-line systemic therapy"
-               if ctx.active_mtori is None else f"{words} PEComa on an mTOR inhibitor (first line): continue with monitoring")
-    return rec(rule_id, summary, options=mtori_options(ctx), actions=tuple(actions),
+    facts_used = (FactUse("M", ctx.facts.extent.m), FactUse("ECOG", ctx.facts.status.ecog),
+                  FactUse("total bilirubin", _lab(ctx, "total_bilirubin")), FactUse("AST", _lab(ctx, "ast")))
+    if ctx.active_mtori is not None:
+        return _on_first_line_mtori(ctx, rule_id, words, actions, caveats, facts_used)
+    return rec(rule_id, f"{words} PEComa, mTOR-inhibitor-naive: an mTOR inhibitor is first-line systemic therapy",
+               options=mtori_options(ctx), actions=tuple(actions),
                caveats=tuple(caveats) + (f"FYARRO dosing path: {dose.path}",),
-               orders=() if pregnant else (proposed_order("ct_chest"),),
-               facts_used=(FactUse("M", ctx.facts.extent.m), FactUse("ECOG", ctx.facts.status.ecog),
-                           FactUse("total bilirubin", _lab(ctx, "total_bilirubin")), FactUse("AST", _lab(ctx, "ast"))))
+               orders=() if pregnant else (proposed_order("ct_chest"),), facts_used=facts_used)
+
+
+def _on_first_line_mtori(ctx: Context, rule_id: str, words: str, actions: list[str], caveats: list[str],
+                         facts_used: tuple[FactUse, ...]) -> Recommendation:
+    """Already on an mTOR inhibitor: monitoring on treatment, never a proposal to start one (or a baseline scan)."""
+    current = next(o for o in mtori_options(ctx) if o.label == MTORI_OPTION_LABEL[ctx.active_mtori])
+    actions = [ON_MTORI_LABS] + [a for a in actions if not a.startswith("Baseline")]
+    return rec(rule_id, f"{words} PEComa on an mTOR inhibitor (first line): continue with monitoring",
+               options=(replace(current, order=None, label=f"current: {current.label}"),), actions=tuple(actions),
+               caveats=tuple(caveats), orders=(proposed_order("cbc"), proposed_order("lipid_panel")),
+               facts_used=(FactUse("active mTOR inhibitor", ctx.facts.therapy.active_mtori),) + facts_used)
 
 
 def _lab(ctx: Context, key: str) -> Fact:

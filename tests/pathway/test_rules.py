@@ -164,3 +164,14 @@ def test_pathway_imports_no_web_or_fhir_modules():
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+@pytest.mark.parametrize("vid, agent", [("V16", MtoriAgent.TEMSIROLIMUS), ("V38", MtoriAgent.ORAL_SIROLIMUS)])
+def test_on_a_first_line_mtori_the_setting_card_monitors_and_never_proposes_a_start(vid, agent):
+    decision = decide(facts(vid), today=TODAY)
+    card = next(r for r in decision.recommendations if r.rule_id in ("S3", "S4"))
+    assert card.summary.endswith("continue with monitoring")
+    assert [o.label for o in card.options] == [f"current: {'temsirolimus' if agent is MtoriAgent.TEMSIROLIMUS else 'sirolimus (oral)'}"]
+    assert all(o.order is None for o in card.options)  # no MedicationRequest to start an mTOR inhibitor
+    assert {o.text for o in card.orders} == {"Complete blood count", "Fasting lipid panel"}  # monitoring, no baseline CT
+    assert not any(a.startswith("Baseline") for a in card.actions)
