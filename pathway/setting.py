@@ -105,7 +105,14 @@ def modifiers(ctx: Context) -> list[str]:
 
 
 def line_of_therapy(ctx: Context) -> int | None:
-    """The next line for advanced disease (1 = first line); None outside advanced settings."""
+    """The line for advanced disease (1 = first line); None outside advanced settings.
+
+    ``therapy.lines`` holds ended lines only; an ongoing mTORi is the current line, and the next line
+    once the disease has progressed on it.
+    """
     if ctx.primary not in ("S3", "S4", "S6", "S7", "S8"):
         return None
-    return len(ctx.facts.therapy.lines) + 1 if ctx.active_mtori is None else max(1, len(ctx.facts.therapy.lines))
+    ended = len(ctx.facts.therapy.lines)
+    if ctx.active_mtori is None:
+        return ended + 1
+    return ended + (2 if ctx.facts.therapy.progressed_on_mtori.value else 1)

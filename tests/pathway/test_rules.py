@@ -175,3 +175,10 @@ def test_on_a_first_line_mtori_the_setting_card_monitors_and_never_proposes_a_st
     assert all(o.order is None for o in card.options)  # no MedicationRequest to start an mTOR inhibitor
     assert {o.text for o in card.orders} == {"Complete blood count", "Fasting lipid panel"}  # monitoring, no baseline CT
     assert not any(a.startswith("Baseline") for a in card.actions)
+
+
+def test_line_of_therapy_counts_ended_lines_and_the_ongoing_mtori():
+    assert decide(facts("V45"), today=TODAY).assessment.line_of_therapy == 1  # naive: first line
+    assert decide(facts("V38"), today=TODAY).assessment.line_of_therapy == 1  # on first-line sirolimus
+    assert decide(facts("V50"), today=TODAY).assessment.line_of_therapy == 2  # progressed on it: the next line
+    assert decide(facts("V32"), today=TODAY).assessment.line_of_therapy == 3  # two ended lines
