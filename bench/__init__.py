@@ -1,0 +1,1 @@
+"""Benchmarks (scripts that print numbers; never timed tests). See docs/performance.md."""
