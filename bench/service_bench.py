@@ -1,0 +1,468 @@
+"""Service benchmark (issue #8): the production server against a floor app, under the same load generator.
+
+One run starts, on loopback ports, with the production gunicorn settings of ``cds_service/gunicorn_conf.py``:
+
+* the **service**: ``PECOMA_MODE=production``, a trusted-clients file with an ES384 key this script generates, a
+  temporary SQLite database and patient-key secret; every request carries a JWT signed here (unique ``jti``,
+  ``aud`` = the exact hook URL; replayed ``jti``s are refused, so each request gets its own token);
+* the **floor**: ``bench/floor_app.py``, a bare Flask app that parses the same body and returns one fixed card.
+
+Both are driven at concurrency 1 and 8 with small (~20), medium (~500) and large (~5,000 resources) patient-view
+requests (``bench/bodies.py``: a vignette record plus vitals/labs/conditions the pathway skips). Printed: req/s,
+p50, p99 per case, the service/floor ratios, start-up time (process start to first answered hook request), RSS
+per worker after the large run, and PASS/FAIL per target of issue #8. Every answer must be 200 and the first
+answer of each size must equal the pinned golden response (``tests/perf/golden``), else the case is void.
+
+Load generator: ``wrk`` (Debian: ``apt-get install -y wrk``; this script installs nothing), driven by a Lua
+script that gives every request the next token of a pre-signed pool larger than the request cap and stops the
+thread when its share is used. Without wrk a bounded Python generator with the same semantics (c keep-alive
+connections, a duration and a request cap) is used, and the output says so. Everything targets 127.0.0.1.
+
+    .venv/bin/python bench/service_bench.py            # full run, ~4 minutes on the 2-core machine
+    .venv/bin/python bench/service_bench.py --quick    # ~1 minute, one repeat, shorter runs
+    .venv/bin/python bench/service_bench.py --sizes medium --concurrency 8 --profile   # see docs/performance.md
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.bodies import REFERENCE_DATE, SIZES, request_body, resource_count  # noqa: E402
+
+HOOK_PATH = "/cds-services/pecoma-patient-view"
+ISSUER = "https://bench-ehr.example.org/cds"
+KID = "bench-es384"
+GOLDEN_DIR = REPO / "tests" / "perf" / "golden"
+GOLDEN_BASE = b"https://cds.example.org"
+# per size: run duration (s) and request cap per run (full, quick)
+PLAN = {"small": ((5, 4000), (2, 1500)), "medium": ((5, 1500), (2, 600)), "large": ((6, 400), (3, 150))}
+TARGETS_TEXT = {
+    "throughput": "medium c=8: service req/s >= 0.8 x floor",
+    "p99": "medium c=8: service p99 <= 1.5 x floor p99",
+    "linear": "large/medium time per request (c=1 p50) <= 12",
+    "startup": "process start to first answered request < 2 s",
+    "rss": "RSS per worker after the large run < 200 MB",
+}
+
+
+# ------------------------------------------------------------------ tokens
+
+
+def _key_and_jwks():
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk.update({"kid": KID, "use": "sig", "alg": "ES384"})
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return pem, {"keys": [jwk]}
+
+
+def _sign(args: tuple[bytes, str, int]) -> list[str]:
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    pem, audience, count = args
+    key = serialization.load_pem_private_key(pem, password=None)
+    now = int(time.time())
+    return [jwt.encode({"iss": ISSUER, "aud": audience, "iat": now, "exp": now + 1800, "jti": str(uuid.uuid4())},
+                       key, algorithm="ES384", headers={"kid": KID, "typ": "JWT"}) for _ in range(count)]
+
+
+class Tokens:
+    """Pre-signed ES384 JWTs for one audience; each handed out once."""
+
+    def __init__(self, pem: bytes, audience: str):
+        self.pem, self.audience = pem, audience
+
+    def pool(self, count: int) -> list[str]:
+        workers = 2 if count >= 400 else 1
+        share = [count // workers + (i < count % workers) for i in range(workers)]
+        if workers == 1:
+            return _sign((self.pem, self.audience, count))
+        with ProcessPoolExecutor(workers) as pool:
+            return [t for part in pool.map(_sign, [(self.pem, self.audience, n) for n in share]) for t in part]
+
+    def one(self) -> str:
+        return _sign((self.pem, self.audience, 1))[0]
+
+
+# ------------------------------------------------------------------ servers
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    name: str
+    app: str  # gunicorn app spec
+    env: dict[str, str]
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PECOMA_")}
+        env.update(self.env, PECOMA_BIND=f"127.0.0.1:{self.port}")
+        log = (self.workdir / f"{self.name}.log").open("ab")
+        self.started_at = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:cds_service.gunicorn_conf", self.app],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def first_answer(self, body: bytes, token: callable, timeout_s: float = 30.0) -> float:
+        """Seconds from process start to the first 200 answer to a hook request (polled every 10 ms)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.workdir / (self.name + '.log')}")
+            try:
+                status, _ = post(self.port, body, token())
+                if status == 200:
+                    return time.perf_counter() - self.started_at
+                raise RuntimeError(f"{self.name} answered {status} to the first hook request")
+            except (ConnectionError, OSError):
+                time.sleep(0.01)
+        raise RuntimeError(f"{self.name} did not answer within {timeout_s} s")
+
+    def worker_rss_mb(self) -> list[float]:
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [_rss_mb(int(child)) for child in children]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def post(port: int, body: bytes, token: str | None, timeout_s: float = 30.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+    try:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        conn.request("POST", HOOK_PATH, body=body, headers=headers)
+        reply = conn.getresponse()
+        return reply.status, reply.read()
+    finally:
+        conn.close()
+
+
+# ------------------------------------------------------------------ load generators
+
+
+@dataclass
+class Result:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    non_200: int
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+WRK_LUA = r"""
+-- one token per request from a pre-signed pool (one line per token), split between the threads
+local threads, next_id = {}, 1
+function setup(thread)
+  thread:set("id", next_id); next_id = next_id + 1
+  table.insert(threads, thread)
+end
+local tokens, sent, done_count, cap = {}, 0, 0, 0
+bad = 0  -- a global: done() reads it with thread:get
+function init(args)
+  local nthreads = tonumber(args[3])
+  local f = io.open(args[1], "rb"); local body = f:read("*a"); f:close()
+  local i = 0
+  for line in io.lines(args[2]) do
+    if i % nthreads == id - 1 then table.insert(tokens, line) end
+    i = i + 1
+  end
+  cap = tonumber(args[4])
+  wrk.method = "POST"; wrk.body = body
+  wrk.headers["Content-Type"] = "application/json"
+end
+function request()
+  sent = sent + 1
+  local token = tokens[sent] or tokens[#tokens]
+  return wrk.format(nil, nil, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, nil)
+end
+function response(status, headers, body)
+  done_count = done_count + 1
+  if status ~= 200 then bad = bad + 1 end
+  if done_count >= cap then wrk.thread:stop() end
+end
+function done(summary, latency, requests)
+  local non200 = 0
+  for _, t in ipairs(threads) do non200 = non200 + (t:get("bad") or 0) end
+  local e = summary.errors
+  io.write(string.format('BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "non_200": %d, "errors": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), non200,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def run_wrk(workdir: Path, port: int, body_file: Path, tokens: list[str], concurrency: int, seconds: float, cap: int) -> Result:
+    threads = 1 if concurrency == 1 else 2
+    token_file = workdir / "tokens.txt"
+    token_file.write_text("\n".join(tokens) + "\n")
+    script = workdir / "bench.lua"
+    script.write_text(WRK_LUA)
+    per_thread_cap = max(1, cap // threads)
+    command = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s", "--timeout", "30s", "-s", str(script),
+               f"http://127.0.0.1:{port}{HOOK_PATH}", "--", str(body_file), str(token_file), str(threads), str(per_thread_cap)]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    line = next((l for l in out.stdout.splitlines() if l.startswith("BENCHJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no result: {out.stdout[-500:]} {out.stderr[-500:]}")
+    data = json.loads(line.removeprefix("BENCHJSON "))
+    return Result(data["requests"], data["duration_us"] / 1e6, data["p50_us"] / 1000, data["p99_us"] / 1000,
+                  data["non_200"], data["errors"])
+
+
+def run_python(port: int, body: bytes, tokens: list[str], concurrency: int, seconds: float, cap: int) -> Result:
+    """The fallback generator: ``concurrency`` keep-alive connections in threads, until the duration or the cap."""
+    lock = threading.Lock()
+    issued = iter(range(cap))
+    latencies: list[float] = []
+    failures = {"non_200": 0, "errors": 0}
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < deadline:
+            with lock:
+                index = next(issued, None)
+            if index is None:
+                break
+            started = time.perf_counter()
+            try:
+                conn.request("POST", HOOK_PATH, body=body, headers={"Content-Type": "application/json",
+                                                                     "Authorization": f"Bearer {tokens[index]}"})
+                reply = conn.getresponse()
+                reply.read()
+                status = reply.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                with lock:
+                    failures["errors"] += 1
+                continue
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                failures["non_200"] += status != 200
+        conn.close()
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(seconds + 60)
+    duration = time.perf_counter() - started
+    latencies.sort()
+    pct = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000) if latencies else (lambda q: float("nan"))
+    return Result(len(latencies), duration, pct(0.50), pct(0.99), failures["non_200"], failures["errors"])
+
+
+# ------------------------------------------------------------------ the benchmark
+
+
+def check_golden(server: Server, size: str, body: bytes, token: str) -> None:
+    """The service's first answer for ``size`` must be the pinned response (else the numbers are void)."""
+    from tests.perf.golden import normalise
+
+    status, reply = post(server.port, body, token)
+    expected = (GOLDEN_DIR / f"bench-{size}.json").read_bytes()
+    got = normalise(reply.replace(server.base.encode(), GOLDEN_BASE))
+    if status != 200 or got != expected:
+        raise RuntimeError(f"service answer for {size} differs from tests/perf/golden/bench-{size}.json (status {status})")
+
+
+def measure(args: argparse.Namespace) -> dict:
+    use_wrk = shutil.which("wrk") is not None and not args.python_generator
+    if not use_wrk:
+        print("NOTE: wrk not found (apt-get install -y wrk): using the bounded Python load generator, which shares the"
+              " CPU with the servers; compare ratios only.", file=sys.stderr)
+    workdir = Path(tempfile.mkdtemp(prefix="pecoma-bench-"))
+    pem, jwks = _key_and_jwks()
+    (workdir / "trusted-clients.json").write_text(json.dumps({"clients": [{"iss": ISSUER, "jwks": jwks}]}))
+    service = Server("service", "cds_service.wsgi:app", {
+        "PECOMA_MODE": "production",
+        "PECOMA_TRUSTED_CLIENTS": str(workdir / "trusted-clients.json"),
+        "PECOMA_DATABASE_URL": f"sqlite:///{workdir / 'service.sqlite3'}",
+        "PECOMA_PATIENT_KEY_SECRET": secrets.token_urlsafe(32),
+        "PECOMA_REFERENCE_DATE": REFERENCE_DATE.isoformat(),  # so answers can be checked against the golden files
+        "PECOMA_MAX_BODY_BYTES": str(8 * 1024 * 1024),
+    }, workdir)
+    floor = Server("floor", "bench.floor_app:app", {"BENCH_FLOOR_PARSER": args.floor_parser}, workdir)
+    tokens = Tokens(pem, f"{service.base}{HOOK_PATH}")
+    bodies = {size: orjson.dumps(request_body(size)) for size in args.sizes}
+    counts = {size: resource_count(orjson.loads(data)) for size, data in bodies.items()}
+    for size, data in bodies.items():
+        (workdir / f"{size}.json").write_bytes(data)
+    results: dict[tuple[str, int, str], list[Result]] = {}
+    report: dict = {"generator": "wrk" if use_wrk else "python", "bodies": {s: (counts[s], len(b)) for s, b in bodies.items()},
+                    "load_before": os.getloadavg()}
+    try:
+        small = bodies.get("small") or orjson.dumps(request_body("small"))
+        service.start()
+        report["startup_s"] = service.first_answer(small, tokens.one)
+        floor.start()
+        report["floor_startup_s"] = floor.first_answer(small, lambda: None)
+        for size in args.sizes:
+            check_golden(service, size, bodies[size], tokens.one())
+        for repeat in range(args.repeat):
+            for size in args.sizes:
+                seconds, cap = PLAN[size][1 if args.quick else 0]
+                seconds = args.seconds or seconds
+                for concurrency in args.concurrency:
+                    pool = tokens.pool(cap + 2 * concurrency + 8)
+                    for server in (floor, service):  # interleaved: both see the same machine load
+                        for token in pool[-8:]:  # warm-up (floor ignores tokens; service gets unused ones)
+                            post(server.port, bodies[size], token)
+                        work = pool[:-8]
+                        if use_wrk:
+                            result = run_wrk(workdir, server.port, workdir / f"{size}.json", work, concurrency, seconds, cap)
+                        else:
+                            result = run_python(server.port, bodies[size], work, concurrency, seconds, cap)
+                        if result.non_200 or result.errors:
+                            raise RuntimeError(f"{server.name} {size} c={concurrency}: {result.non_200} non-200 answers, "
+                                               f"{result.errors} socket errors; see {workdir}")
+                        results.setdefault((size, concurrency, server.name), []).append(result)
+                        print(f"  run {repeat + 1}/{args.repeat} {size:<6} c={concurrency} {server.name:<7} "
+                              f"{result.rate:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms "
+                              f"({result.requests} requests)", file=sys.stderr)
+                if size == "large" and repeat == 0:
+                    report["rss_mb"] = service.worker_rss_mb()
+                    report["floor_rss_mb"] = floor.worker_rss_mb()
+        report["load_after"] = os.getloadavg()
+    finally:
+        service.stop()
+        floor.stop()
+    report["results"] = results
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return report
+
+
+def _median_run(runs: list[Result]) -> Result:
+    """The run with the median throughput (its own p50/p99): one coherent run, robust to one disturbed repeat."""
+    ordered = sorted(runs, key=lambda r: r.rate)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def print_report(report: dict, args: argparse.Namespace) -> bool:
+    results = {key: _median_run(runs) for key, runs in report["results"].items()}
+    print(f"\nservice benchmark  generator={report['generator']}  repeats={args.repeat}  cpus={os.cpu_count()}  "
+          f"load avg before {report['load_before'][0]:.2f}, after {report.get('load_after', (float('nan'),))[0]:.2f}")
+    print("bodies: " + ", ".join(f"{s} {n} resources {b / 1024:.0f} KB" for s, (n, b) in report["bodies"].items()))
+    print(f"\n| size | c | floor req/s | service req/s | ratio | floor p50 | service p50 | floor p99 | service p99 | p99 ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for size in args.sizes:
+        for c in args.concurrency:
+            f, s = results.get((size, c, "floor")), results.get((size, c, "service"))
+            if not f or not s:
+                continue
+            print(f"| {size} | {c} | {f.rate:.0f} | {s.rate:.0f} | {s.rate / f.rate:.2f} | {f.p50_ms:.1f} ms | {s.p50_ms:.1f} ms "
+                  f"| {f.p99_ms:.1f} ms | {s.p99_ms:.1f} ms | {s.p99_ms / f.p99_ms:.2f} |")
+    print(f"\nstart-up (process start -> first answered hook request): service {report['startup_s']:.2f} s, "
+          f"floor {report['floor_startup_s']:.2f} s")
+    if "rss_mb" in report:
+        print("RSS per worker after the large run: service " + ", ".join(f"{m:.0f} MB" for m in report["rss_mb"])
+              + "; floor " + ", ".join(f"{m:.0f} MB" for m in report["floor_rss_mb"]))
+    checks: dict[str, tuple[bool | None, str]] = {}
+    f, s = results.get(("medium", 8, "floor")), results.get(("medium", 8, "service"))
+    if f and s:
+        checks["throughput"] = (s.rate >= 0.8 * f.rate, f"{s.rate / f.rate:.2f} x floor")
+        checks["p99"] = (s.p99_ms <= 1.5 * f.p99_ms, f"{s.p99_ms / f.p99_ms:.2f} x floor p99")
+    m, l = results.get(("medium", 1, "service")), results.get(("large", 1, "service"))
+    if m and l:
+        checks["linear"] = (l.p50_ms / m.p50_ms <= 12, f"{l.p50_ms / m.p50_ms:.1f} (sizes {report['bodies']['large'][0] / report['bodies']['medium'][0]:.1f}x)")
+    checks["startup"] = (report["startup_s"] < 2.0, f"{report['startup_s']:.2f} s")
+    if "rss_mb" in report:
+        checks["rss"] = (max(report["rss_mb"]) < 200, f"max {max(report['rss_mb']):.0f} MB")
+    print()
+    for name, text in TARGETS_TEXT.items():
+        if name in checks:
+            ok, shown = checks[name]
+            print(f"{'PASS' if ok else 'FAIL'}  {text}: {shown}")
+        else:
+            print(f"n/a   {text}: case not run")
+    return all(ok for ok, _ in checks.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs, one repeat (about a minute)")
+    parser.add_argument("--repeat", type=int, help="repeats of every case (default 3, quick 1); the median run is shown")
+    parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
+    parser.add_argument("--concurrency", nargs="+", type=int, choices=[1, 8], default=[1, 8])
+    parser.add_argument("--seconds", type=float, help="duration of each run (default per size)")
+    parser.add_argument("--floor-parser", choices=["json", "orjson"], default="json")
+    parser.add_argument("--python-generator", action="store_true", help="use the Python generator even if wrk exists")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
+    args = parser.parse_args()
+    args.repeat = args.repeat or (1 if args.quick else 3)
+    if args.seconds is not None and not 0 < args.seconds <= 30:
+        parser.error("--seconds must be in (0, 30]")
+    if not 1 <= args.repeat <= 5:
+        parser.error("--repeat must be 1..5")
+    started = time.monotonic()
+    report = measure(args)
+    ok = print_report(report, args)
+    print(f"\n(total {time.monotonic() - started:.0f} s)")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
