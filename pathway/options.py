@@ -199,7 +199,7 @@ def s7_options(ctx: Context, *, sex_pending: bool) -> tuple[Option, ...]:
     pazopanib_note = ("FDA STS label requires prior chemotherapy (S004)" +
                       ("" if ctx.prior_chemotherapy else " -> off-label after an mTORi alone"))
     options = [
-        Option("clinical trial", "Preferred wherever available (S003; P-SANF20).", (EV["S7"],),
+        Option("clinical trial", "Where available (S003; P-SANF20); options unranked.", (EV["S7"],),
                order=proposed_order("trial_referral")),
         Option("VEGFR-TKI: pazopanib", f"{pazopanib_note}; antiangiogenic ORR 8.3%, mPFS 5.4 months (P-SANF19); "
                "S002 reports PFS typically <6 months.", (EV["SANF19"],), order=proposed_order("pazopanib"),

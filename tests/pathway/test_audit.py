@@ -1,0 +1,36 @@
+"""Clinical audit of the pathway against pathway-spec.md: each test pins one finding that the rule tests
+did not catch (spec section in the test name's docstring)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from pathway.decide import decide
+from pathway.facts import DraftOrder, Medication
+from tests.vignette_facts import load_vignettes, vignette_to_facts
+
+TODAY = date(2026, 11, 22)
+V = {v["id"]: v for v in load_vignettes()}
+
+
+def facts(vid):
+    return vignette_to_facts(V[vid])
+
+
+def card(decision, rule_id):
+    return next(r for r in decision.recommendations if r.rule_id == rule_id)
+
+
+def all_text(rec) -> str:
+    parts = [rec.summary, *rec.actions, *rec.caveats]
+    parts += [f"{o.label} {o.detail}" for o in rec.options]
+    parts += [e.statement for e in rec.evidence] + [e.statement for o in rec.options for e in o.evidence]
+    parts += [o.text for o in rec.orders]
+    return " ".join(p for p in parts if p)
+
+
+def test_s7_options_are_unranked_no_option_is_called_preferred():
+    """§3 S7 (C13): options 'all listed every time, unranked' - the trial option is not 'preferred'."""
+    s7 = card(decide(facts("V32"), today=TODAY), "S7")
+    assert not any(o.preferred for o in s7.options)
+    assert not any("preferred" in o.detail.lower() for o in s7.options)
