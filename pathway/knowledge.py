@@ -141,7 +141,10 @@ EV = {
     "S2": E("S002; P-HEPCASE", "[SEED]/[V] case reports", "adjuvant mTORi: case reports only"),
     "AMPECT": E("P-AMPECT", "[V] phase II single-arm (n=31)",
                 "ORR 39% (12/31; 95% CI 22-58); DCR 71%; mPFS 10.6 months; mOS 40.8 months"),
-    "FYARRO_LABEL": E("P-FDA", "[V] label", "FYARRO 100 mg/m2 " + FYARRO_SCHEDULE),
+    # No dose level in the statement: a level is shown only after R7 and R4 (spec §3 S4 dosing path, C1).
+    "FYARRO_LABEL": E("P-FDA", "[V] label", "FDA-approved for adults with locally advanced unresectable or metastatic "
+                      "malignant PEComa; " + FYARRO_SCHEDULE + "; dose level by the label's hepatic bands and "
+                      "interactions (R7, R4)"),
     "ESMO_MTORI": E("S000 quoting ESMO; S004 Table 9", "[SEED] ESMO grade C, level IV (wording not re-verified)",
                     "an mTOR inhibitor is the treatment of choice"),
     "SANF19": E("P-SANF19", "[V] retrospective, n=53",

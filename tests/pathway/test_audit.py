@@ -34,3 +34,12 @@ def test_s7_options_are_unranked_no_option_is_called_preferred():
     s7 = card(decide(facts("V32"), today=TODAY), "S7")
     assert not any(o.preferred for o in s7.options)
     assert not any("preferred" in o.detail.lower() for o in s7.options)
+
+
+def test_no_fyarro_dose_level_anywhere_on_the_card_while_liver_tests_are_unknown():
+    """§3 S4 dosing path (C1): no FYARRO dose level before R7 - not even in the evidence line of the label."""
+    decision = decide(facts("V04"), today=TODAY)  # S003 patient: bilirubin/AST not in the record
+    s4 = card(decision, "S4")
+    fyarro = next(o for o in s4.options if o.label.startswith("nab-sirolimus"))
+    assert fyarro.order is not None and fyarro.order.dosage_text is None
+    assert "100 mg/m2" not in all_text(s4)
