@@ -15,6 +15,7 @@ from pathway.facts import Fact, MitoticCount, MitoticDenominator, PdL1, Provenan
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MD_ACTIVE = set("\\`*_[]{}#|~!")
+_ESCAPES = str.maketrans({**_ENTITIES, **{char: "\\" + char for char in _MD_ACTIVE}})  # one pass, per character
 _LEADING_MARKER = re.compile(r"^([-+=])")  # bullet / setext markers at the start of a value
 _LEADING_ORDERED = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")  # "1. " would open an ordered list
 _WHITESPACE = re.compile(r"\s+")
@@ -22,16 +23,7 @@ _WHITESPACE = re.compile(r"\s+")
 
 def text(value: Any) -> str:
     """Plain text from data, escaped for Markdown and HTML, on one line."""
-    raw = _WHITESPACE.sub(" ", str(value)).strip()
-    out = []
-    for char in raw:
-        if char in _ENTITIES:
-            out.append(_ENTITIES[char])
-        elif char in _MD_ACTIVE:
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    escaped = "".join(out)
+    escaped = _WHITESPACE.sub(" ", str(value)).strip().translate(_ESCAPES)
     # A value that starts like a list item or an ordered list must stay text.
     escaped = _LEADING_MARKER.sub(r"\\\1", escaped, count=1)
     return _LEADING_ORDERED.sub(r"\1\\\2", escaped, count=1)
