@@ -131,7 +131,8 @@ def _r15_text(ctx: Context) -> str:
         return ("PREGNANT: for discussion only - embryo-fetal toxicity (sirolimus/temsirolimus labels); specialist "
                 "(sarcoma MDT + obstetric) review before any start (R15)")
     if ctx.facts.status.childbearing_potential.value is not False and ctx.female_or_unknown:
-        return ("confirm pregnancy status and counsel on contraception before starting (R15; durations after the "
+        when = "during treatment" if ctx.active_mtori is not None else "before starting"
+        return (f"confirm pregnancy status and counsel on contraception {when} (R15; durations after the "
                 "last dose not shown: unverified)")
     return ""
 

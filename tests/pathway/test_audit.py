@@ -43,3 +43,14 @@ def test_no_fyarro_dose_level_anywhere_on_the_card_while_liver_tests_are_unknown
     fyarro = next(o for o in s4.options if o.label.startswith("nab-sirolimus"))
     assert fyarro.order is not None and fyarro.order.dosage_text is None
     assert "100 mg/m2" not in all_text(s4)
+
+
+def test_contraception_counselling_on_a_current_mtori_is_not_worded_as_before_starting():
+    """§4 R15: counselling is part of the mTORi option text; for the drug the patient is already on it cannot
+    say 'before starting' (cf. advice._on_first_line_mtori)."""
+    s4 = card(decide(facts("V38"), today=TODAY), "S4")  # on oral sirolimus, childbearing potential not excluded
+    (current,) = s4.options
+    assert "contraception" in current.detail
+    assert "before starting" not in current.detail
+    naive = card(decide(facts("V45"), today=TODAY), "S4")
+    assert all("before starting" in o.detail for o in naive.options)
