@@ -153,7 +153,7 @@ def s5(ctx: Context, pending: bool) -> Recommendation:
     if risk == "high" and ctx.classification.primary_class != MALIGNANT:
         caveats.append("High-risk default pending MDT: class borderline/indeterminate/provisional/discordant or in conflict [DESIGN]")
     return rec("S5", f"Surveillance: {risk}-risk schedule", actions=tuple(actions), caveats=tuple(caveats),
-               pending_resolution=pending, orders=(proposed_order("ct_chest"),))
+               pending_resolution=pending, orders=(proposed_order("ct_chest_surveillance"),))
 
 
 def ctx_surveillance_risk(ctx: Context) -> str:

@@ -54,3 +54,11 @@ def test_contraception_counselling_on_a_current_mtori_is_not_worded_as_before_st
     assert "before starting" not in current.detail
     naive = card(decide(facts("V45"), today=TODAY), "S4")
     assert all("before starting" in o.detail for o in naive.options)
+
+
+def test_surveillance_ct_is_not_labelled_as_a_baseline_before_an_mtori():
+    """§3 S5: the surveillance card proposes chest imaging for follow-up, not 'baseline before an mTOR inhibitor'."""
+    s5 = card(decide(facts("V19"), today=TODAY), "S5")  # resected, no systemic therapy
+    assert [o.text for o in s5.orders] == ["CT chest (surveillance)"]
+    s4 = card(decide(facts("V45"), today=TODAY), "S4")
+    assert [o.text for o in s4.orders] == ["CT chest (baseline before an mTOR inhibitor)"]
