@@ -17,14 +17,16 @@ import orjson
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from cds_service import auth, data_access
+from cds_service import auth, data_access, metrics
 from cds_service.config import ConfigError, is_demo, load_config, require_service_settings
 from cds_service.jsonlog import configure as configure_logging, log_event
 from cds_service.outcome import operation_outcome
 from cds_service.pipeline import evaluate, load_site_settings, unavailable_card
 from cds_service.rules_docs import RULES, override_reason_code_system, rule_code_system, rule_html, rules_index_html
 from cds_service.services import SERVICES, discovery_document, prefetch_templates
-from cds_service.storage import StorageError, Store, patient_key
+from cds_service.retention import Maintenance, RetentionSettings
+from cds_service.spool import Spool
+from cds_service.storage import DatabaseUnavailable, JtiGuard, StorageError, Store, patient_key
 from cds_service.validation import validate_feedback, validate_request, validate_response
 
 JSON_TYPES = ("application/json", "application/fhir+json")
@@ -50,9 +52,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_logging(config.get("PECOMA_LOG_LEVEL", "INFO"))
     app = Flask(__name__)
     app.config.update(config)
-    store = Store.from_url(config["PECOMA_DATABASE_URL"])
-    version = store.upgrade()
+    store = Store.from_config(config)
+    try:
+        version = store.open_for_service()  # SQLite: upgraded here; PostgreSQL: refused unless `pecoma-cds db upgrade` ran
+    except StorageError as exc:
+        raise ConfigError(f"PECOMA_DATABASE_URL: {exc}") from None
     app.extensions["pecoma_store"] = store
+    app.extensions["pecoma_jti_guard"] = JtiGuard.from_config(store, config)
+    app.extensions["pecoma_spool"] = spool = Spool.from_config(config)
+    app.extensions["pecoma_maintenance"] = Maintenance(store, spool, RetentionSettings.from_config(config))
     app.extensions["pecoma_settings"] = load_site_settings(config.get("PECOMA_SITE_SETTINGS"))
     if is_demo(config):
         log_event(
@@ -88,8 +96,11 @@ def check_config(config: Mapping[str, Any]) -> None:
         except getattr(auth, "TrustConfigError", ValueError) as exc:
             raise ConfigError(f"trust configuration: {exc}") from None
     try:
-        Store.from_url(config["PECOMA_DATABASE_URL"])
-    except StorageError as exc:
+        JtiGuard.from_config(Store.from_config(config), config)
+        Spool.from_config(config)
+        RetentionSettings.from_config(config)
+        metrics.check_config(config)
+    except (StorageError, ValueError) as exc:
         raise ConfigError(str(exc)) from None
     try:
         load_site_settings(config.get("PECOMA_SITE_SETTINGS"))
@@ -133,8 +144,12 @@ def _public_base() -> str:
 
 def _authenticate() -> auth.Caller:
     try:
-        return auth.authenticate(request.headers.get("Authorization"), _public_url(), current_app.config, store())
+        return auth.authenticate(request.headers.get("Authorization"), _public_url(), current_app.config,
+                                 current_app.extensions["pecoma_jti_guard"])
+    except DatabaseUnavailable:  # PECOMA_JTI_WHEN_DATABASE_DOWN=refuse
+        raise RequestRefused(503, "the replay check is unavailable (database unavailable); retry later", headers={"Retry-After": "5"}) from None
     except auth.Unauthorized as refused:
+        metrics.auth_failed(refused.reason)
         raise RequestRefused(401, headers={"WWW-Authenticate": "Bearer"}, log_reason=refused.reason) from None
 
 
@@ -188,6 +203,7 @@ def _register(app: Flask) -> None:
     def start() -> Response | None:
         g.started = time.perf_counter()
         g.log = {}
+        current_app.extensions["pecoma_maintenance"].ensure_started()  # spool replay + retention, once per process
         if request.method == "OPTIONS":  # CORS preflight: every path, never authenticated
             return Response(status=204)
         return None
@@ -196,7 +212,10 @@ def _register(app: Flask) -> None:
     def finish(response: Response) -> Response:
         _add_cors_headers(response)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        duration = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2)
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        duration = round(elapsed * 1000, 2)
+        if request.endpoint == "hook" and "service" in g.get("log", {}):
+            metrics.hook_answered(g.log["service"], elapsed)
         log_event("http_request", method=request.method, path=request.path[:200], status=response.status_code, duration_ms=duration, **g.get("log", {}))
         return response
 
@@ -226,10 +245,21 @@ def _register(app: Flask) -> None:
             "health": "/healthz",
         })
 
+    @app.get("/metrics")
+    def metrics_text() -> Response:
+        if not metrics.scrape_allowed(current_app.config, request.remote_addr, request.headers):
+            raise RequestRefused(404, "not found")
+        return Response(metrics.exposition(current_app.extensions["pecoma_spool"]), mimetype=None,
+                        content_type=metrics.CONTENT_TYPE)
+
     @app.get("/healthz")
     def healthz() -> Response:
         try:
-            version = store().schema_version()
+            version = store().ping()
+        except DatabaseUnavailable:  # hooks still answer (card records are spooled): degraded, not down
+            spool = current_app.extensions["pecoma_spool"]
+            return json_response({"status": "degraded", "database": "unavailable", "spooledRecords": spool.depth(),
+                                  "mode": current_app.config["PECOMA_MODE"]})
         except Exception:  # noqa: BLE001
             log_event("healthz_database_error", logging.ERROR, exc_info=True)
             return _outcome_response(503, ["database unavailable"])
@@ -276,15 +306,7 @@ def _register(app: Flask) -> None:
         if problems:  # never emit an invalid response: degrade and log what was wrong (no content)
             log_event("invalid_response_suppressed", logging.ERROR, hookInstance=body["hookInstance"], problems=problems[:5])
             cards = [unavailable_card()]
-        try:
-            store().record_issued_cards(
-                service_id=service_id,
-                hook_instance=body["hookInstance"],
-                patient_key=patient_key(current_app.config["PECOMA_PATIENT_KEY_SECRET"], context["patientId"]),
-                cards=cards,
-            )
-        except Exception:  # noqa: BLE001 - cards still go out; feedback for them will be "unknown card"
-            log_event("record_cards_failed", logging.ERROR, exc_info=True, hookInstance=body["hookInstance"])
+        _record_cards(service_id, body["hookInstance"], context["patientId"], cards)
         return _cards_response(cards, degraded=evaluation.degraded or bool(problems))
 
     @app.post("/cds-services/<service_id>/feedback")
@@ -298,7 +320,15 @@ def _register(app: Flask) -> None:
             raise RequestRefused(400, *problems)
         new = duplicate = unknown = 0
         for item in body["feedback"]:
-            stored, known = store().record_feedback(service_id, item)
+            try:
+                stored, known, rule = store().record_feedback(service_id, item)
+            except DatabaseUnavailable:  # never acknowledge what was not stored: the EHR retries (idempotent)
+                metrics.feedback_unavailable()
+                log_event("feedback_database_unavailable", logging.ERROR, service=service_id)
+                raise RequestRefused(503, "feedback cannot be stored right now (database unavailable); retry later",
+                                     headers={"Retry-After": "5"}) from None
+            if stored:
+                metrics.feedback_stored(rule, known, item)
             new += stored
             duplicate += not stored
             if not known:
@@ -332,6 +362,28 @@ def _register(app: Flask) -> None:
         if system is None:
             raise RequestRefused(404, "override reasons are not defined in this version")
         return json_response(system, mimetype="application/fhir+json")
+
+
+def _record_cards(service_id: str, hook_instance: str, patient_id: str, cards: list[dict[str, Any]]) -> None:
+    """Record the issued cards; while the database is unavailable, in the local spool (replayed later)."""
+    rows = Store.card_rows(service_id=service_id, hook_instance=hook_instance, cards=cards,
+                           patient_key=patient_key(current_app.config["PECOMA_PATIENT_KEY_SECRET"], patient_id))
+    metrics.cards_issued(cards)
+    try:
+        store().insert_card_rows(rows)
+        return
+    except DatabaseUnavailable:
+        pass
+    except Exception:  # noqa: BLE001 - cards still go out; the records are spooled below
+        log_event("record_cards_failed", logging.ERROR, exc_info=True, hookInstance=hook_instance)
+    try:
+        kept = current_app.extensions["pecoma_spool"].append(rows)
+    except OSError:
+        kept = False
+        log_event("spool_write_failed", logging.ERROR, exc_info=True, hookInstance=hook_instance)
+    metrics.card_records_spooled(len(rows), kept)
+    log_event("card_records_spooled" if kept else "card_records_lost", logging.WARNING if kept else logging.ERROR,
+              hookInstance=hook_instance, records=len(rows))
 
 
 def _cards_response(cards: list[dict[str, Any]], degraded: bool = False) -> Response:

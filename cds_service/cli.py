@@ -52,6 +52,10 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["PECOMA_BIND"] = args.bind
     if args.workers:
         os.environ["PECOMA_WORKERS"] = str(args.workers)
+    if not args.dev:
+        from cds_service.gunicorn_conf import prepare_metrics_dir  # noqa: PLC0415 - before anything imports prometheus_client
+
+        prepare_metrics_dir()
     from cds_service.app import check_config  # noqa: PLC0415
 
     check_config(load_config())  # fail early with a readable message
@@ -141,13 +145,19 @@ def _rules(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store() -> Any:
-    """The database of PECOMA_DATABASE_URL (the only setting these commands need)."""
+def _open_store(upgrade: bool = False) -> Any:
+    """The database of PECOMA_DATABASE_URL; ``upgrade`` applies pending migrations, else the start-up check runs."""
     from cds_service.config import DEFAULT_DATABASE_URL  # noqa: PLC0415
-    from cds_service.storage import Store  # noqa: PLC0415
+    from cds_service.storage import StorageError, Store  # noqa: PLC0415
 
-    store = Store.from_url(os.environ.get("PECOMA_DATABASE_URL") or DEFAULT_DATABASE_URL)
-    store.upgrade()
+    try:
+        store = Store.from_url(os.environ.get("PECOMA_DATABASE_URL") or DEFAULT_DATABASE_URL)
+        if upgrade:
+            store.upgrade()
+        else:
+            store.open_for_service()
+    except StorageError as exc:
+        raise ConfigError(f"PECOMA_DATABASE_URL: {exc}") from None
     return store
 
 
@@ -166,7 +176,7 @@ def _feedback_report(args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
-    store = _open_store()
+    store = _open_store(upgrade=True)
     print(f"database schema at version {store.schema_version()}")
     return 0
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import quote, urlsplit
 
-from cds_service import fhir_client
+from cds_service import fhir_client, metrics
 from cds_service.fhir_client import FhirClient, Limits, Reply
 from cds_service.jsonlog import log_event
 
@@ -346,6 +346,7 @@ def _fetch_key(key: str, url: str, partial: _KeyResult | None, kind: _Kind, acce
             result.notes.append(_partial_note(key, result.pages, "the next page is on another server"))
             break
         reply = client.get_json(url, access.token, settings.limits, deadline)
+        metrics.fhir_request(reply.status, reply.failure)
         log_event("fhir_fetch", logging.WARNING if reply.failure else logging.DEBUG, key=key, page=result.pages + 1,
                   status=reply.status, failure=reply.failure, ms=round(reply.elapsed_s * 1000, 1))
         problem = _problem(reply, kind)

@@ -4,8 +4,38 @@
 (default 4: gthread workers, so a slow EHR FHIR server does not block a whole worker),
 ``PECOMA_TIMEOUT`` (seconds, default 30). Access logs are off: the app writes one JSON
 line per request itself.
+
+Metrics of all workers (``cds_service/metrics.py``): ``PROMETHEUS_MULTIPROC_DIR`` is set to a new
+private directory when unset (or emptied of old values at start when set), and each exited
+worker is marked dead so its live gauges go.
 """
+import glob
 import os
+import tempfile
+
+
+def prepare_metrics_dir() -> str:
+    """Point PROMETHEUS_MULTIPROC_DIR at a directory for this master (created once per process)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        directory = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="pecoma-metrics-")
+    os.makedirs(directory, exist_ok=True)
+    return directory
+
+
+prepare_metrics_dir()
+
+
+def on_starting(server) -> None:  # master, before the app is loaded: values of an earlier run are stale
+    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(path)
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
 
 bind = os.environ.get("PECOMA_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("PECOMA_WORKERS", "2"))

@@ -48,7 +48,7 @@ def test_public_base_url_shapes_rule_links(tmp_path):
 
 
 @pytest.mark.parametrize("variable, value, fragment", [
-    ("PECOMA_DATABASE_URL", "postgresql://u@h/db", "PostgreSQL"),
+    ("PECOMA_DATABASE_URL", "mysql://u@h/db", "PECOMA_DATABASE_URL"),
     ("PECOMA_SITE_SETTINGS", "/nonexistent/settings.json", "PECOMA_SITE_SETTINGS"),
     ("PECOMA_MAX_BODY_BYTES", "-1", "PECOMA_MAX_BODY_BYTES"),
     ("PECOMA_PUBLIC_BASE_URL", "cds.example.org", "PECOMA_PUBLIC_BASE_URL"),
