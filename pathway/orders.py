@@ -91,8 +91,10 @@ def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Rec
                            urgency=C if liver.temsirolimus == "contraindicated" else W,
                            actions=("contraindicated (bilirubin >1.5 x ULN)" if liver.temsirolimus == "contraindicated"
                                     else f"{K.TEMSIROLIMUS_MILD_HEPATIC_DOSE} ('Dose reduction is required')",)))
+    level_card = False  # a FYARRO dose-level card that already names a strong inhibitor (R4 -> 56 mg/m2)
     if agent is MtoriAgent.NAB_SIROLIMUS:
         dose = fyarro_dose(ctx)
+        level_card = dose.r4_lowered and dose.level is not None
         if dose.avoid:
             out.append(rec("R7", "nab-sirolimus (FYARRO) ordered with severe hepatic impairment: avoid", urgency=C,
                            about_order=ref, actions=(dose.path,)))
@@ -105,8 +107,8 @@ def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Rec
             out.append(rec("R7", "nab-sirolimus (FYARRO) ordered: dose level needs bilirubin and AST with ULN",
                            about_order=ref, actions=(dose.path,)))
     for med, (effect, strength, source) in interacting(ctx.active_meds()):
-        if agent is MtoriAgent.NAB_SIROLIMUS and effect == "inhibitor" and strength in ("strong", "contraindicated"):
-            continue  # already in the FYARRO dose-level card above
+        if level_card and effect == "inhibitor" and strength == "strong":
+            continue  # already in the FYARRO dose-level card above; a contraindicated one still gets its critical card
         out.append(rec("R4", f"{med.ingredient} ({effect}, {strength}) with the drafted mTOR inhibitor",
                        urgency=C if strength == "contraindicated" else W if strength == "strong" else I,
                        about_order=ref, actions=(f"{med.ingredient}: {source}",)))

@@ -62,3 +62,22 @@ def test_surveillance_ct_is_not_labelled_as_a_baseline_before_an_mtori():
     assert [o.text for o in s5.orders] == ["CT chest (surveillance)"]
     s4 = card(decide(facts("V45"), today=TODAY), "S4")
     assert [o.text for o in s4.orders] == ["CT chest (baseline before an mTOR inhibitor)"]
+
+
+def _fyarro_order():
+    return DraftOrder("MedicationRequest/f", "MedicationRequest", "medication",
+                      Medication("sirolimus", route="intravenous"), text="FYARRO")
+
+
+def test_drafted_fyarro_with_a_contraindicated_azole_is_critical_as_on_patient_view():
+    """§4.0 R4: critical when the combination is labelled contraindicated - on order-sign too, not only a
+    warning-level dose-level card."""
+    f = facts("V45")
+    f.medications = tuple(f.medications) + (Medication("voriconazole"),)
+    pv = decide(f, today=TODAY)
+    assert any(r.rule_id == "R4" and r.urgency.value == "critical" for r in pv.recommendations)
+    signed = decide(f, today=TODAY, hook="order-sign", draft_orders=(_fyarro_order(),))
+    about = [r for r in signed.recommendations if r.about_order == "MedicationRequest/f"]
+    assert any(r.rule_id == "R4" and r.urgency.value == "critical" and "voriconazole" in r.summary for r in about)
+    assert any(r.orders and r.orders[0].dosage_text.startswith("56 mg/m2") for r in about)  # level card kept
+
