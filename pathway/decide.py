@@ -129,7 +129,8 @@ def in_scope(ctx: Context) -> Decision:
     ctx.primary = primary_setting(ctx)
     ctx.modifiers = modifiers(ctx)
 
-    alerts: list[Recommendation] = safety.r12(ctx) + r13(found)
+    # R12 on patient-view only (spec §4.0 hooks); R13 on every hook.
+    alerts: list[Recommendation] = ([] if ctx.on_order_hook else safety.r12(ctx)) + r13(found)
     if ctx.on_order_hook:
         alerts += check_orders(ctx)
     else:

@@ -81,3 +81,10 @@ def test_drafted_fyarro_with_a_contraindicated_azole_is_critical_as_on_patient_v
     assert any(r.rule_id == "R4" and r.urgency.value == "critical" and "voriconazole" in r.summary for r in about)
     assert any(r.orders and r.orders[0].dosage_text.startswith("56 mg/m2") for r in about)  # level card kept
 
+
+
+def test_r12_emergency_card_only_on_patient_view():
+    """§4.0: R12 hooks = patient-view; an unrelated order-sign does not repeat the emergency card."""
+    assert "R12" in decide(facts("V50"), today=TODAY).rule_ids()
+    order = DraftOrder("MedicationRequest/o", "MedicationRequest", "medication", Medication("ondansetron"))
+    assert "R12" not in decide(facts("V50"), today=TODAY, hook="order-sign", draft_orders=(order,)).rule_ids()
