@@ -37,6 +37,13 @@ def ast_above_uln(lab: LabResult | None) -> bool | None:
 class Hepatic:
     bilirubin: float | None  # x ULN
     ast_high: bool | None
+    bilirubin_measured: bool = True  # False: only "normal" reported (counted as <=ULN, never shown as a ratio)
+
+    @property
+    def bilirubin_words(self) -> str:
+        if self.bilirubin is None:
+            return "bilirubin unknown"
+        return f"bilirubin {self.bilirubin:g} x ULN" if self.bilirubin_measured else "bilirubin <=ULN (reported normal)"
 
     @property
     def known(self) -> bool:
@@ -69,7 +76,9 @@ class Hepatic:
 
 
 def hepatic(ctx: Context) -> Hepatic:
-    return Hepatic(bilirubin_x_uln(ctx.lab("total_bilirubin")), ast_above_uln(ctx.lab("ast")))
+    bilirubin = ctx.lab("total_bilirubin")
+    return Hepatic(bilirubin_x_uln(bilirubin), ast_above_uln(ctx.lab("ast")),
+                   bilirubin_measured=bilirubin is not None and bilirubin.ratio_to_uln is not None)
 
 
 # ---------------------------------------------------------------- R4 interacting drugs
@@ -108,7 +117,7 @@ def fyarro_dose(ctx: Context) -> FyarroDose:
     if hepatic_level is None:
         return FyarroDose(None, "R7: severe hepatic impairment -> avoid FYARRO (severe band wording unverified: "
                                 "read label §2.4)", avoid=True, r7_lowered=True)
-    r7_text = f"R7: {band} band (bilirubin {liver.bilirubin:g} x ULN{', AST >ULN' if liver.ast_high else ''}) -> {hepatic_level} mg/m2"
+    r7_text = f"R7: {band} band ({liver.bilirubin_words}{', AST >ULN' if liver.ast_high else ''}) -> {hepatic_level} mg/m2"
     level = hepatic_level
     if inhibitors:
         level = min(level, K.FYARRO_STRONG_INHIBITOR_MG_M2)

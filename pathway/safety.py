@@ -270,7 +270,7 @@ def r7(ctx: Context) -> list[Recommendation]:
     if ctx.mtori_proposed or ctx.active_mtori is MtoriAgent.ORAL_SIROLIMUS:
         actions.append(K.SIROLIMUS_HEPATIC_NOTE)
     band = liver.fyarro_band or "impaired"
-    return [rec("R7", f"Hepatic impairment ({band}, bilirubin {liver.bilirubin:g} x ULN) with {_mtori_words(ctx)}",
+    return [rec("R7", f"Hepatic impairment ({band}, {liver.bilirubin_words}) with {_mtori_words(ctx)}",
                 urgency=C if critical else W, actions=tuple(actions),
                 facts_used=(FactUse("total bilirubin", _lab_fact(ctx, "total_bilirubin")),
                             FactUse("AST", _lab_fact(ctx, "ast"))),

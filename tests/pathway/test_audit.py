@@ -88,3 +88,14 @@ def test_r12_emergency_card_only_on_patient_view():
     assert "R12" in decide(facts("V50"), today=TODAY).rule_ids()
     order = DraftOrder("MedicationRequest/o", "MedicationRequest", "medication", Medication("ondansetron"))
     assert "R12" not in decide(facts("V50"), today=TODAY, hook="order-sign", draft_orders=(order,)).rule_ids()
+
+
+def test_fyarro_dosing_path_does_not_invent_a_bilirubin_ratio_from_a_normal_flag():
+    """§1 (unknown is a state, never a guess) and §3 S4 dosing path: a bilirubin reported only as within the
+    reference range is '<=ULN', not '1 x ULN'; a measured ratio is still shown as measured."""
+    s4 = card(decide(facts("V45"), today=TODAY), "S4")  # bilirubin and AST recorded as '<= ULN' only
+    fyarro = next(o for o in s4.options if o.label.startswith("nab-sirolimus"))
+    assert "100 mg/m2" in fyarro.detail and "bilirubin <=ULN" in fyarro.detail
+    assert "1 x ULN" not in all_text(s4)
+    r7 = card(decide(facts("V46"), today=TODAY), "R7")  # bilirubin measured at 1.3 x ULN
+    assert "bilirubin 1.3 x ULN" in r7.summary
