@@ -259,7 +259,7 @@ class _Postgres:
                         self.url, min_size=1, max_size=self.settings.max_size, timeout=self.settings.timeout_s,
                         kwargs={"autocommit": True, "connect_timeout": max(1, int(self.settings.timeout_s))},
                         check=ConnectionPool.check_connection,  # a connection broken by a database restart is replaced
-                        reconnect_timeout=0,  # keep trying to reconnect while the database is down (never give up)
+                        reconnect_timeout=0,  # no background back-off: a new attempt on the next demand, so calls resume as soon as the database is back
                         name="pecoma", open=True,
                     )
                     self._pool_pid = os.getpid()
