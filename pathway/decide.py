@@ -83,8 +83,7 @@ def conflicts(ctx: Context) -> list[Conflict]:
     discordance = size_discordance(f, ctx.settings.size_discordance_fraction)
     if discordance:
         found.append(Conflict("size_discordance", ("size_pathology_cm", "size_imaging_cm"),
-                              f"{discordance}: more than {ctx.settings.size_discordance_fraction:.0%} apart "
-                              f"({ctx.settings.source_of('size_discordance_fraction')})"))
+                              f"{discordance}: more than {ctx.settings.size_discordance_fraction:.0%} apart"))
     if f.extent.m.value == "M0" and f.extent.metastatic_sites:
         found.append(Conflict("localised_vs_metastatic", ("M", "metastatic_sites"), "M0 recorded with metastatic sites"))
     if f.pathology.margins.known and f.extent.resectable_primary.value is False and f.extent.date_resection.known:
@@ -107,11 +106,28 @@ def _dates(f: PatientFacts):
                 yield field.name, value.value
 
 
-def r13(found: list[Conflict]) -> list[Recommendation]:
-    return [rec("R13", f"Data conflict: {c.description}"[:139],
-                actions=("Verify both fields at their sources; dependent outputs are pending resolution",),
-                facts_used=tuple(FactUse(name, Fact(None, sources=c.sources, note=c.description)) for name in c.fields))
-            for c in found]
+def r13(ctx: Context, found: list[Conflict]) -> list[Recommendation]:
+    """One warning per conflict, listing each conflicting field with its recorded value and sources (§4 R13)."""
+    out = []
+    for c in found:
+        caveats = ((f"Size-discordance threshold: {ctx.settings.source_of('size_discordance_fraction')}",)
+                   if c.kind == "size_discordance" else ())
+        out.append(rec("R13", f"Data conflict: {c.description}"[:139],
+                       actions=("Verify both fields at their sources; dependent outputs are pending resolution",),
+                       caveats=caveats,
+                       facts_used=tuple(FactUse(name, _recorded(ctx.facts, name) or
+                                                Fact(None, sources=c.sources, note=c.description))
+                                        for name in c.fields)))
+    return out
+
+
+def _recorded(f: PatientFacts, name: str) -> Fact | None:
+    """The fact recorded under a conflict's field name (e.g. "sex", "size_imaging_cm", "M"), or None."""
+    for group in (f.demographics, f.site, f.pathology, f.extent, f.therapy, f.diagnosis):
+        value = getattr(group, name.lower(), None)
+        if isinstance(value, Fact):
+            return value
+    return None
 
 
 # ---------------------------------------------------------------- in scope
@@ -130,7 +146,7 @@ def in_scope(ctx: Context) -> Decision:
     ctx.modifiers = modifiers(ctx)
 
     # R12 on patient-view only (spec §4.0 hooks); R13 on every hook.
-    alerts: list[Recommendation] = ([] if ctx.on_order_hook else safety.r12(ctx)) + r13(found)
+    alerts: list[Recommendation] = ([] if ctx.on_order_hook else safety.r12(ctx)) + r13(ctx, found)
     if ctx.on_order_hook:
         alerts += check_orders(ctx)
     else:

@@ -99,3 +99,23 @@ def test_fyarro_dosing_path_does_not_invent_a_bilirubin_ratio_from_a_normal_flag
     assert "1 x ULN" not in all_text(s4)
     r7 = card(decide(facts("V46"), today=TODAY), "R7")  # bilirubin measured at 1.3 x ULN
     assert "bilirubin 1.3 x ULN" in r7.summary
+
+
+def _facts_used(rec):
+    return {u.label: u.fact for u in rec.facts_used}
+
+
+def test_r13_card_lists_the_conflicting_fields_with_their_recorded_values_and_sources():
+    """§4 R13: 'a warning card listing the conflicting fields and their sources' - the recorded values are
+    candidates, not 'unknown'."""
+    f43 = facts("V43")
+    r13 = card(decide(f43, today=TODAY), "R13")
+    used = _facts_used(r13)
+    assert used["sex"].value == f43.demographics.sex.value and used["sex"].sources == f43.demographics.sex.sources
+    assert used["site_group"].value == f43.site.site_group.value
+    f44 = facts("V44")
+    r13 = card(decide(f44, today=TODAY), "R13")
+    used = _facts_used(r13)
+    assert (used["size_pathology_cm"].value, used["size_imaging_cm"].value) == (4.6, 6.0)
+    assert r13.summary == "Data conflict: 4.6 cm pathology vs 6 cm imaging: more than 20% apart"
+    assert any("size_discordance_fraction" in c or "sign-off" in c for c in r13.caveats)
