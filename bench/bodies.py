@@ -19,6 +19,8 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+import orjson
+
 from cds_service.services import PREFETCH
 from tests.data_access.oracle import full_prefetch
 from tests.fixtures import bundle_resources, load_vignette_bundle, vignette_patient_id
@@ -68,7 +70,7 @@ _CONDITIONS = [
 _MEDICATIONS = ["Paracetamol 500 mg tablet", "Cholecalciferol 1000 unit capsule", "Salbutamol 100 microgram inhaler"]
 
 
-def noise(patient_id: str, count: int) -> list[dict[str, Any]]:
+def noise(patient_id: str, count: int, id_prefix: str = "noise-") -> list[dict[str, Any]]:
     """``count`` resources the pathway must skip: ~45 % vitals, ~45 % labs, ~5 % conditions, ~5 % medications."""
     subject = {"reference": f"Patient/{patient_id}"}
     out: list[dict[str, Any]] = []
@@ -77,7 +79,7 @@ def noise(patient_id: str, count: int) -> list[dict[str, Any]]:
         slot = i % 20
         if slot == 9:
             code, display = _CONDITIONS[(i // 20) % len(_CONDITIONS)]
-            out.append({"resourceType": "Condition", "id": f"noise-c{i}", "subject": subject,
+            out.append({"resourceType": "Condition", "id": f"{id_prefix}c{i}", "subject": subject,
                         "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
                                                        "code": "active"}]},
                         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category",
@@ -85,14 +87,14 @@ def noise(patient_id: str, count: int) -> list[dict[str, Any]]:
                         "code": {"coding": [{"system": _SCT, "code": code, "display": display}], "text": display},
                         "onsetDateTime": when[:10]})
         elif slot == 19:
-            out.append({"resourceType": "MedicationStatement", "id": f"noise-m{i}", "status": "completed",
+            out.append({"resourceType": "MedicationStatement", "id": f"{id_prefix}m{i}", "status": "completed",
                         "subject": subject, "medicationCodeableConcept": {"text": _MEDICATIONS[(i // 20) % len(_MEDICATIONS)]},
                         "effectivePeriod": {"start": when[:10], "end": when[:10]}})
         else:
             vital = slot % 2 == 0
             table = _VITALS if vital else _LABS
             code, display, value, unit = table[(i // 2) % len(table)]
-            out.append({"resourceType": "Observation", "id": f"noise-o{i}", "status": "final",
+            out.append({"resourceType": "Observation", "id": f"{id_prefix}o{i}", "status": "final",
                         "category": [{"coding": [{"system": _CATEGORY, "code": "vital-signs" if vital else "laboratory"}]}],
                         "code": {"coding": [{"system": _LOINC, "code": code, "display": display}], "text": display},
                         "subject": subject, "effectiveDateTime": when, "issued": when,
@@ -100,11 +102,20 @@ def noise(patient_id: str, count: int) -> list[dict[str, Any]]:
     return out
 
 
-def record(size: str, vignette: str = VIGNETTE) -> tuple[str, list[dict[str, Any]]]:
-    """(patient id, resources): the vignette's record padded with noise to about ``SIZES[size]`` resources."""
+def record(size: str, vignette: str = VIGNETTE, patient_id: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """(patient id, resources): the vignette's record padded with noise to about ``SIZES[size]`` resources.
+
+    With ``patient_id`` the record is relabelled (patient, references and every resource id), so it can be
+    loaded into a shared FHIR server without touching the fixture patients other tests use there."""
     resources = bundle_resources(load_vignette_bundle(vignette))
-    patient_id = vignette_patient_id(vignette)
-    return patient_id, resources + noise(patient_id, max(0, SIZES[size] - len(resources)))
+    own_id = vignette_patient_id(vignette)
+    if patient_id is None:
+        return own_id, resources + noise(own_id, max(0, SIZES[size] - len(resources)))
+    relabelled = orjson.loads(orjson.dumps(resources).replace(own_id.encode(), patient_id.encode()))
+    for resource in relabelled:
+        if not resource["id"].startswith(patient_id):
+            resource["id"] = f"{patient_id}-{resource['id']}"
+    return patient_id, relabelled + noise(patient_id, max(0, SIZES[size] - len(resources)), f"{patient_id}-noise-")
 
 
 def request_body(size: str, vignette: str = VIGNETTE) -> dict[str, Any]:

@@ -11,7 +11,7 @@ Both are driven at concurrency 1 and 8 with small (~20), medium (~500) and large
 requests (``bench/bodies.py``: a vignette record plus vitals/labs/conditions the pathway skips). Printed: req/s,
 p50, p99 per case, the service/floor ratios, start-up time (process start to first answered hook request), RSS
 per worker after the large run, and PASS/FAIL per target of issue #8. Every answer must be 200 and the first
-answer of each size must equal the pinned golden response (``tests/perf/golden``), else the case is void.
+answer of each size must equal the in-process pipeline's answer (as in ``tests/perf``), else the run stops.
 
 Load generator: ``wrk`` (Debian: ``apt-get install -y wrk``; this script installs nothing), driven by a Lua
 script that gives every request the next token of a pre-signed pool larger than the request cap and stops the
@@ -20,7 +20,7 @@ connections, a duration and a request cap) is used, and the output says so. Ever
 
     .venv/bin/python bench/service_bench.py            # full run, ~4 minutes on the 2-core machine
     .venv/bin/python bench/service_bench.py --quick    # ~1 minute, one repeat, shorter runs
-    .venv/bin/python bench/service_bench.py --sizes medium --concurrency 8 --profile   # see docs/performance.md
+    .venv/bin/python bench/service_bench.py --fhir     # adds the FHIR-fallback run (local sekmet-fhir)
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -55,6 +56,7 @@ KID = "bench-es384"
 GOLDEN_DIR = REPO / "tests" / "perf" / "golden"
 GOLDEN_BASE = b"https://cds.example.org"
 # per size: run duration (s) and request cap per run (full, quick)
+FLOOR_CAP = 100_000  # the floor reuses tokens: bounded by the duration and this count
 PLAN = {"small": ((5, 4000), (2, 1500)), "medium": ((5, 1500), (2, 600)), "large": ((6, 400), (3, 150))}
 TARGETS_TEXT = {
     "throughput": "medium c=8: service req/s >= 0.8 x floor",
@@ -202,6 +204,7 @@ class Result:
     p99_ms: float
     non_200: int
     errors: int
+    capped: bool = False  # stopped at the request cap before the duration (wrk: req/s is then a lower bound)
 
     @property
     def rate(self) -> float:
@@ -215,8 +218,8 @@ function setup(thread)
   thread:set("id", next_id); next_id = next_id + 1
   table.insert(threads, thread)
 end
-local tokens, sent, done_count, cap = {}, 0, 0, 0
-bad = 0  -- a global: done() reads it with thread:get
+local tokens, sent, done_count, cap, rotate = {}, 0, 0, 0, false
+bad, capped = 0, 0  -- globals: done() reads them with thread:get
 function init(args)
   local nthreads = tonumber(args[3])
   local f = io.open(args[1], "rb"); local body = f:read("*a"); f:close()
@@ -226,31 +229,35 @@ function init(args)
     i = i + 1
   end
   cap = tonumber(args[4])
+  rotate = args[5] == "rotate"  -- the floor verifies no token: reuse the pool
   wrk.method = "POST"; wrk.body = body
   wrk.headers["Content-Type"] = "application/json"
 end
 function request()
   sent = sent + 1
-  local token = tokens[sent] or tokens[#tokens]
+  local token = rotate and tokens[(sent - 1) % #tokens + 1] or tokens[sent] or tokens[#tokens]
   return wrk.format(nil, nil, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, nil)
 end
 function response(status, headers, body)
   done_count = done_count + 1
   if status ~= 200 then bad = bad + 1 end
-  if done_count >= cap then wrk.thread:stop() end
+  if done_count >= cap then capped = 1; wrk.thread:stop() end
 end
 function done(summary, latency, requests)
-  local non200 = 0
-  for _, t in ipairs(threads) do non200 = non200 + (t:get("bad") or 0) end
+  local non200, hit = 0, 0
+  for _, t in ipairs(threads) do non200 = non200 + (t:get("bad") or 0); hit = hit + (t:get("capped") or 0) end
   local e = summary.errors
-  io.write(string.format('BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "non_200": %d, "errors": %d}\n',
+  io.write(string.format('BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "non_200": %d, "errors": %d, "capped": %d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), non200,
-    e.connect + e.read + e.write + e.timeout))
+    e.connect + e.read + e.write + e.timeout, hit))
 end
 """
 
 
-def run_wrk(workdir: Path, port: int, body_file: Path, tokens: list[str], concurrency: int, seconds: float, cap: int) -> Result:
+def run_wrk(workdir: Path, port: int, body_file: Path, tokens: list[str], concurrency: int, seconds: float, cap: int,
+            rotate: bool = False) -> Result:
+    """wrk for ``seconds`` or until ``cap`` answers (a thread stops at its share; wrk then still reports the full
+    duration, so such a run is marked capped and its req/s is a lower bound)."""
     threads = 1 if concurrency == 1 else 2
     token_file = workdir / "tokens.txt"
     token_file.write_text("\n".join(tokens) + "\n")
@@ -258,14 +265,15 @@ def run_wrk(workdir: Path, port: int, body_file: Path, tokens: list[str], concur
     script.write_text(WRK_LUA)
     per_thread_cap = max(1, cap // threads)
     command = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s", "--timeout", "30s", "-s", str(script),
-               f"http://127.0.0.1:{port}{HOOK_PATH}", "--", str(body_file), str(token_file), str(threads), str(per_thread_cap)]
+               f"http://127.0.0.1:{port}{HOOK_PATH}", "--", str(body_file), str(token_file), str(threads), str(per_thread_cap),
+               "rotate" if rotate else "once"]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     line = next((l for l in out.stdout.splitlines() if l.startswith("BENCHJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk gave no result: {out.stdout[-500:]} {out.stderr[-500:]}")
     data = json.loads(line.removeprefix("BENCHJSON "))
     return Result(data["requests"], data["duration_us"] / 1e6, data["p50_us"] / 1000, data["p99_us"] / 1000,
-                  data["non_200"], data["errors"])
+                  data["non_200"], data["errors"], bool(data["capped"]))
 
 
 def run_python(port: int, body: bytes, tokens: list[str], concurrency: int, seconds: float, cap: int) -> Result:
@@ -317,15 +325,96 @@ def run_python(port: int, body: bytes, tokens: list[str], concurrency: int, seco
 # ------------------------------------------------------------------ the benchmark
 
 
-def check_golden(server: Server, size: str, body: bytes, token: str) -> None:
-    """The service's first answer for ``size`` must be the pinned response (else the numbers are void)."""
-    from tests.perf.golden import normalise
+def check_answer(server: Server, size: str, body: bytes, token: str) -> None:
+    """The service's answer for ``size`` must be what the pipeline gives in-process for the same body (the code
+    path of ``tests/perf``; uuids/timestamps masked), else the numbers are void."""
+    from tests.perf.golden import normalise, response
 
     status, reply = post(server.port, body, token)
-    expected = (GOLDEN_DIR / f"bench-{size}.json").read_bytes()
+    expected = response(orjson.loads(body), REFERENCE_DATE, None)
     got = normalise(reply.replace(server.base.encode(), GOLDEN_BASE))
     if status != 200 or got != expected:
-        raise RuntimeError(f"service answer for {size} differs from tests/perf/golden/bench-{size}.json (status {status})")
+        raise RuntimeError(f"service answer for {size} (HTTP {status}) differs from the in-process pipeline's")
+    if got != (GOLDEN_DIR / f"bench-{size}.json").read_bytes():
+        print(f"NOTE: the {size} answer differs from tests/perf/golden/bench-{size}.json: clinical output changed "
+              "since the golden files were written (python -m tests.perf.regenerate if intended)", file=sys.stderr)
+
+
+FHIR_PATIENT = "bench-h8-fhir"  # its own patient on the shared test server: fixture patients stay untouched
+
+
+def start_fhir_server() -> tuple[str, str] | None:
+    """(base, token) of the local sekmet-fhir (``scripts/fhir-server start``, idempotent), or None with a note."""
+    try:
+        out = subprocess.run([str(REPO / "scripts" / "fhir-server"), "start"], capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"NOTE: FHIR fallback skipped: scripts/fhir-server start failed ({exc.__class__.__name__})", file=sys.stderr)
+        return None
+    values = dict(line.removeprefix("export ").split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    if out.returncode or "PECOMA_TEST_FHIR_BASE" not in values:
+        print(f"NOTE: FHIR fallback skipped: scripts/fhir-server start: {out.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+    base = values["PECOMA_TEST_FHIR_BASE"]
+    if not base.startswith("http://127.0.0.1:"):
+        raise RuntimeError("the benchmark only targets loopback; PECOMA_TEST_FHIR_BASE is elsewhere")
+    return base, values["PECOMA_TEST_FHIR_TOKEN"]
+
+
+def fhir_fallback(args: argparse.Namespace, workdir: Path, service: Server, tokens: Tokens, use_wrk: bool) -> dict | None:
+    """Patient-view without prefetch (the service queries the FHIR server) vs the slowest single query."""
+    import requests
+
+    from cds_service.data_access import FhirSettings, resolve_template
+    from cds_service.demo_data import to_transaction
+    from cds_service.fhir_client import FhirClient
+    from cds_service.services import PREFETCH
+    from bench.bodies import record
+
+    server = start_fhir_server()
+    if server is None:
+        return None
+    base, fhir_token = server
+    patient_id, resources = record("medium", patient_id=FHIR_PATIENT)
+    reply = requests.post(base, json=to_transaction({"resourceType": "Bundle", "type": "collection",
+                                                     "entry": [{"resource": r} for r in resources]}),
+                          headers={"Authorization": f"Bearer {fhir_token}", "Content-Type": "application/fhir+json"}, timeout=120)
+    reply.raise_for_status()
+    context = {"userId": "Practitioner/bench-clinician", "patientId": patient_id}
+    body = orjson.dumps({"hook": "patient-view", "hookInstance": str(uuid.uuid4()), "context": context, "fhirServer": base,
+                         "fhirAuthorization": {"access_token": fhir_token, "token_type": "Bearer", "expires_in": 3600,
+                                               "scope": "patient/*.read", "subject": "bench"}})
+    (workdir / "fhir.json").write_bytes(body)
+    # each prefetch query alone, all its pages, as the service reads them (same client, same page size)
+    settings, client = FhirSettings(), FhirClient()
+    per_key: dict[str, list[float]] = {key: [] for key in PREFETCH}
+    for _ in range(5 if args.quick else 20):
+        for key, template in PREFETCH.items():
+            query = resolve_template(template, context)
+            url = f"{base}/{query}" + (f"&_count={settings.page_size}" if "?" in query else "")
+            started = time.perf_counter()
+            while url:
+                page = client.get_json(url, fhir_token, settings.limits, time.monotonic() + 10)
+                if page.failure:
+                    raise RuntimeError(f"FHIR query {key} failed: {page.failure}")
+                url = next((l.get("url") for l in page.body.get("link") or [] if l.get("relation") == "next"), None)
+            per_key[key].append(time.perf_counter() - started)
+    medians = {key: statistics.median(v) * 1000 for key, v in per_key.items()}
+    out: dict = {"resources": len(resources), "slowest_key": max(medians, key=medians.get),
+                 "slowest_ms": max(medians.values()), "sum_ms": sum(medians.values()), "runs": {}}
+    status, _ = post(service.port, body, tokens.one())
+    if status != 200:
+        raise RuntimeError(f"no-prefetch request answered {status}; see {workdir / 'service.log'}")
+    for concurrency in args.concurrency:
+        seconds, cap = (2, 60) if args.quick else (5, 300)
+        pool = tokens.pool(cap + 2 * concurrency)
+        result = (run_wrk(workdir, service.port, workdir / "fhir.json", pool, concurrency, seconds, cap) if use_wrk
+                  else run_python(service.port, body, pool, concurrency, seconds, cap))
+        if result.non_200 or result.errors:
+            raise RuntimeError(f"FHIR fallback c={concurrency}: {result.non_200} non-200, {result.errors} errors")
+        out["runs"][concurrency] = result
+        print(f"  fhir-fallback c={concurrency} service {result.rate:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
+              f"p99 {result.p99_ms:7.2f} ms ({result.requests} requests)", file=sys.stderr)
+    return out
 
 
 def measure(args: argparse.Namespace) -> dict:
@@ -343,6 +432,7 @@ def measure(args: argparse.Namespace) -> dict:
         "PECOMA_PATIENT_KEY_SECRET": secrets.token_urlsafe(32),
         "PECOMA_REFERENCE_DATE": REFERENCE_DATE.isoformat(),  # so answers can be checked against the golden files
         "PECOMA_MAX_BODY_BYTES": str(8 * 1024 * 1024),
+        "PECOMA_FHIR_HTTP_ALLOWLIST": "http://127.0.0.1:*",  # the local FHIR server of --fhir (loopback, plain http)
     }, workdir)
     floor = Server("floor", "bench.floor_app:app", {"BENCH_FLOOR_PARSER": args.floor_parser}, workdir)
     tokens = Tokens(pem, f"{service.base}{HOOK_PATH}")
@@ -360,7 +450,7 @@ def measure(args: argparse.Namespace) -> dict:
         floor.start()
         report["floor_startup_s"] = floor.first_answer(small, lambda: None)
         for size in args.sizes:
-            check_golden(service, size, bodies[size], tokens.one())
+            check_answer(service, size, bodies[size], tokens.one())
         for repeat in range(args.repeat):
             for size in args.sizes:
                 seconds, cap = PLAN[size][1 if args.quick else 0]
@@ -372,7 +462,9 @@ def measure(args: argparse.Namespace) -> dict:
                             post(server.port, bodies[size], token)
                         work = pool[:-8]
                         if use_wrk:
-                            result = run_wrk(workdir, server.port, workdir / f"{size}.json", work, concurrency, seconds, cap)
+                            floor_run = server is floor
+                            result = run_wrk(workdir, server.port, workdir / f"{size}.json", work, concurrency, seconds,
+                                             FLOOR_CAP if floor_run else cap, rotate=floor_run)
                         else:
                             result = run_python(server.port, bodies[size], work, concurrency, seconds, cap)
                         if result.non_200 or result.errors:
@@ -381,10 +473,13 @@ def measure(args: argparse.Namespace) -> dict:
                         results.setdefault((size, concurrency, server.name), []).append(result)
                         print(f"  run {repeat + 1}/{args.repeat} {size:<6} c={concurrency} {server.name:<7} "
                               f"{result.rate:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms "
-                              f"({result.requests} requests)", file=sys.stderr)
+                              f"({result.requests} requests{', CAPPED: req/s is a lower bound' if result.capped else ''})",
+                              file=sys.stderr)
                 if size == "large" and repeat == 0:
                     report["rss_mb"] = service.worker_rss_mb()
                     report["floor_rss_mb"] = floor.worker_rss_mb()
+        if args.fhir:
+            report["fhir"] = fhir_fallback(args, workdir, service, tokens, use_wrk)
         report["load_after"] = os.getloadavg()
     finally:
         service.stop()
@@ -393,6 +488,12 @@ def measure(args: argparse.Namespace) -> dict:
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return report
+
+
+def fhir_keys() -> list[str]:
+    from cds_service.services import PREFETCH
+
+    return list(PREFETCH)
 
 
 def _median_run(runs: list[Result]) -> Result:
@@ -413,13 +514,23 @@ def print_report(report: dict, args: argparse.Namespace) -> bool:
             f, s = results.get((size, c, "floor")), results.get((size, c, "service"))
             if not f or not s:
                 continue
-            print(f"| {size} | {c} | {f.rate:.0f} | {s.rate:.0f} | {s.rate / f.rate:.2f} | {f.p50_ms:.1f} ms | {s.p50_ms:.1f} ms "
+            mark = lambda r: ">=" if r.capped else ""  # noqa: E731
+            print(f"| {size} | {c} | {mark(f)}{f.rate:.0f} | {mark(s)}{s.rate:.0f} | {s.rate / f.rate:.2f} | {f.p50_ms:.1f} ms | {s.p50_ms:.1f} ms "
                   f"| {f.p99_ms:.1f} ms | {s.p99_ms:.1f} ms | {s.p99_ms / f.p99_ms:.2f} |")
     print(f"\nstart-up (process start -> first answered hook request): service {report['startup_s']:.2f} s, "
           f"floor {report['floor_startup_s']:.2f} s")
     if "rss_mb" in report:
         print("RSS per worker after the large run: service " + ", ".join(f"{m:.0f} MB" for m in report["rss_mb"])
               + "; floor " + ", ".join(f"{m:.0f} MB" for m in report["floor_rss_mb"]))
+    fhir = report.get("fhir")
+    if fhir:
+        print(f"\nFHIR fallback (patient-view without prefetch, {fhir['resources']} resources on the local sekmet-fhir): "
+              f"slowest single query {fhir['slowest_key']} {fhir['slowest_ms']:.1f} ms (all pages), all {len(fhir_keys())} "
+              f"queries one after the other {fhir['sum_ms']:.1f} ms")
+        with_prefetch = results.get(("medium", 1, "service"))
+        for c, r in fhir["runs"].items():
+            extra = f"; with prefetch (medium c=1) p50 {with_prefetch.p50_ms:.1f} ms" if with_prefetch and c == 1 else ""
+            print(f"  c={c}: {r.rate:.0f} req/s, p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms{extra}")
     checks: dict[str, tuple[bool | None, str]] = {}
     f, s = results.get(("medium", 8, "floor")), results.get(("medium", 8, "service"))
     if f and s:
@@ -450,6 +561,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="duration of each run (default per size)")
     parser.add_argument("--floor-parser", choices=["json", "orjson"], default="json")
     parser.add_argument("--python-generator", action="store_true", help="use the Python generator even if wrk exists")
+    parser.add_argument("--fhir", action="store_true", help="also patient-view without prefetch against the local FHIR "
+                        "server (scripts/fhir-server start; a patient of its own is loaded)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
     args = parser.parse_args()
     args.repeat = args.repeat or (1 if args.quick else 3)
@@ -457,6 +570,7 @@ def main() -> None:
         parser.error("--seconds must be in (0, 30]")
     if not 1 <= args.repeat <= 5:
         parser.error("--repeat must be 1..5")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers (finally) when killed
     started = time.monotonic()
     report = measure(args)
     ok = print_report(report, args)
