@@ -185,9 +185,10 @@ def mtori_options(ctx: Context) -> tuple[Option, ...]:
                    "fyarro", dosage_text=fyarro_dosage_text(dose.level) if dose.level else None)),
         Option("sirolimus (oral)", _join(siro_detail, r15), (EV["S003"], EV["SANF19"], EV["SIRO_TARGET"]),
                order=None if pregnant else proposed_order("sirolimus_oral")),
-        Option("temsirolimus", _join(temsi_detail, r15), (EV["TEMSI_LABEL"], EV["S003"]),
+        Option("temsirolimus", _join(temsi_detail, r15), (EV["TEMSI_LABEL"], EV["S003_TEMSI"]),
                order=None if (pregnant or temsi == "contraindicated") else proposed_order("temsirolimus")),
-        Option("everolimus", _join("Case reports only (S002, S003); no PEComa dose in the sources.", r15), (EV["S003"],)),
+        Option("everolimus", _join("Case reports only (S002, S003); no PEComa dose in the sources.", r15),
+               (EV["EVEROLIMUS"],)),
     ]
     return tuple(options)
 

@@ -119,3 +119,15 @@ def test_r13_card_lists_the_conflicting_fields_with_their_recorded_values_and_so
     assert (used["size_pathology_cm"].value, used["size_imaging_cm"].value) == (4.6, 6.0)
     assert r13.summary == "Data conflict: 4.6 cm pathology vs 6 cm imaging: more than 20% apart"
     assert any("size_discordance_fraction" in c or "sign-off" in c for c in r13.caveats)
+
+
+def test_temsirolimus_and_everolimus_options_do_not_cite_the_oral_sirolimus_result_as_their_evidence():
+    """§3 S4 (audit A-13): S003's '4/6 evaluable PR' is the oral-sirolimus figure; temsirolimus rests on the label and
+    one S003 patient, everolimus on case reports (S002, S003)."""
+    s4 = card(decide(facts("V45"), today=TODAY), "S4")
+    by_label = {o.label: o for o in s4.options}
+    for label in ("temsirolimus", "everolimus"):
+        statements = " ".join(e.statement for e in by_label[label].evidence)
+        assert "oral sirolimus" not in statements, label
+    assert any("case report" in (e.level + e.statement).lower() for e in by_label["everolimus"].evidence)
+    assert any("oral sirolimus: 4/6" in e.statement for e in by_label["sirolimus (oral)"].evidence)
