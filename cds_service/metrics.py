@@ -30,8 +30,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 HOOK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 # Authentication failures by category: the first pattern found in the trust module's reason text wins.
-_AUTH_CATEGORIES = (
+_AUTH_CATEGORIES = (  # first match wins
     ("missing-token", r"^no Authorization header"),
+    ("malformed", r"^malformed token"),  # e.g. 'malformed token header (DecodeError)': not a signature failure
     ("replay", r"already used \(replay\)"),
     ("expired", r"ExpiredSignature|ImmatureSignature|exp and iat"),
     ("lifetime", r"token lifetime"),
