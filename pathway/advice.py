@@ -110,7 +110,7 @@ def first_line_mtori(ctx: Context, rule_id: str) -> Recommendation:
                        f"{ctx.facts.diagnosis.text.value}; the setting rests on disease extent, not on the class")
     dose = fyarro_dose(ctx)
     facts_used = (FactUse("M", ctx.facts.extent.m), FactUse("ECOG", ctx.facts.status.ecog),
-                  FactUse("total bilirubin", _lab(ctx, "total_bilirubin")), FactUse("AST", _lab(ctx, "ast")))
+                  FactUse("total bilirubin", ctx.lab_fact("total_bilirubin")), FactUse("AST", ctx.lab_fact("ast")))
     if ctx.active_mtori is not None:
         return _on_first_line_mtori(ctx, rule_id, words, actions, caveats, facts_used)
     return rec(rule_id, f"{words} PEComa, mTOR-inhibitor-naive: an mTOR inhibitor is first-line systemic therapy",
@@ -128,11 +128,6 @@ def _on_first_line_mtori(ctx: Context, rule_id: str, words: str, actions: list[s
                options=(replace(current, order=None, label=f"current: {current.label}"),), actions=tuple(actions),
                caveats=tuple(caveats), orders=(proposed_order("cbc"), proposed_order("lipid_panel")),
                facts_used=(FactUse("active mTOR inhibitor", ctx.facts.therapy.active_mtori),) + facts_used)
-
-
-def _lab(ctx: Context, key: str) -> Fact:
-    lab = ctx.lab(key)
-    return Fact(lab.value, unit=lab.unit, note=lab.interpretation, sources=lab.sources) if lab else Fact()
 
 
 def s4b(ctx: Context) -> Recommendation:

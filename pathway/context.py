@@ -88,6 +88,16 @@ class Context:
     def lab(self, key: str) -> LabResult | None:
         return self.facts.lab(key)
 
+    def lab_fact(self, key: str) -> Fact:
+        """The latest lab as a displayable fact; a result only flagged (e.g. "normal", no number) shows the
+        flag, never 'unknown' (spec §1: absent and not assessed are not conflated)."""
+        lab = self.lab(key)
+        if lab is None:
+            return Fact()
+        if lab.value is None and lab.interpretation:
+            return Fact(f"reported {lab.interpretation} (no value recorded)", sources=lab.sources, date=lab.date)
+        return Fact(lab.value, unit=lab.unit, sources=lab.sources, date=lab.date, note=lab.interpretation)
+
     @property
     def female_or_unknown(self) -> bool:
         sex = self.facts.demographics.sex.value

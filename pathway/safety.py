@@ -21,12 +21,6 @@ MTORI_WORDS = {MtoriAgent.ORAL_SIROLIMUS: "oral sirolimus", MtoriAgent.NAB_SIROL
                MtoriAgent.TEMSIROLIMUS: "temsirolimus", MtoriAgent.EVEROLIMUS: "everolimus"}
 
 
-def _lab_fact(ctx: Context, key: str) -> Fact:
-    lab = ctx.lab(key)
-    return Fact(lab.value, unit=lab.unit, sources=lab.sources, date=lab.date,
-                note=lab.interpretation) if lab else Fact()
-
-
 def _mtori_words(ctx: Context) -> str:
     return MTORI_WORDS[ctx.active_mtori] if ctx.active_mtori else "a proposed mTOR inhibitor"
 
@@ -63,7 +57,7 @@ def trough_rules(ctx: Context) -> list[Recommendation]:
         return []
     low, high = ctx.settings.sirolimus_trough_target_ng_ml
     target = f"{low:g}-{high:g} ng/mL ({ctx.settings.source_of('sirolimus_trough_target_ng_ml')})"
-    facts = (FactUse("sirolimus trough", _lab_fact(ctx, "sirolimus_trough")),
+    facts = (FactUse("sirolimus trough", ctx.lab_fact("sirolimus_trough")),
              FactUse("assay", Fact(ctx.facts.trough.assay)), FactUse("current dose", ctx.facts.therapy.current_dose_mg),
              FactUse("last dose change", ctx.facts.therapy.date_last_dose_change))
     common = [f"Target in use: {target}. {K.SIROLIMUS_TARGET_CONTEXT}",
@@ -220,8 +214,8 @@ def r6(ctx: Context) -> list[Recommendation]:
                }.get(ctx.active_mtori, "No PEComa-specific rule: clinician review")
     return [rec("R6", f"Myelosuppression on {_mtori_words(ctx)}: " + "; ".join(findings), urgency=W,
                 actions=(actions, "Repeat CBC"), orders=(proposed_order("cbc"),),
-                facts_used=(FactUse("platelets", _lab_fact(ctx, "platelets")), FactUse("ANC", _lab_fact(ctx, "anc")),
-                            FactUse("Hb", _lab_fact(ctx, "haemoglobin"))))]
+                facts_used=(FactUse("platelets", ctx.lab_fact("platelets")), FactUse("ANC", ctx.lab_fact("anc")),
+                            FactUse("Hb", ctx.lab_fact("haemoglobin"))))]
 
 
 def r11(ctx: Context) -> list[Recommendation]:
@@ -238,7 +232,7 @@ def r11(ctx: Context) -> list[Recommendation]:
             out.append(rec("R11", f"Anaemia CTCAE grade {grade} (Hb {hb.value:g} g/dL){contribution}",
                            urgency=W if grade >= 2 else I,
                            actions=("Investigate and treat the anaemia; transfusion per local policy", f"Hb trend: {trend}"),
-                           facts_used=(FactUse("Hb", _lab_fact(ctx, "haemoglobin")),), orders=(proposed_order("cbc"),)))
+                           facts_used=(FactUse("Hb", ctx.lab_fact("haemoglobin")),), orders=(proposed_order("cbc"),)))
     bleeding = ctx.facts.clinical.haemorrhage.value
     if bleeding is Haemorrhage.CLINICALLY_EVIDENT and ctx.active_mtori is None:
         out.append(rec("R11", "Clinically evident bleeding", urgency=W,
@@ -272,8 +266,8 @@ def r7(ctx: Context) -> list[Recommendation]:
     band = liver.fyarro_band or "impaired"
     return [rec("R7", f"Hepatic impairment ({band}, {liver.bilirubin_words}) with {_mtori_words(ctx)}",
                 urgency=C if critical else W, actions=tuple(actions),
-                facts_used=(FactUse("total bilirubin", _lab_fact(ctx, "total_bilirubin")),
-                            FactUse("AST", _lab_fact(ctx, "ast"))),
+                facts_used=(FactUse("total bilirubin", ctx.lab_fact("total_bilirubin")),
+                            FactUse("AST", ctx.lab_fact("ast"))),
                 caveats=("AMPECT's 'bilirubin <=1.5 x ULN' is a trial entry criterion, not a dosing criterion",))]
 
 

@@ -131,3 +131,13 @@ def test_temsirolimus_and_everolimus_options_do_not_cite_the_oral_sirolimus_resu
         assert "oral sirolimus" not in statements, label
     assert any("case report" in (e.level + e.statement).lower() for e in by_label["everolimus"].evidence)
     assert any("oral sirolimus: 4/6" in e.statement for e in by_label["sirolimus (oral)"].evidence)
+
+
+def test_a_liver_test_reported_only_as_normal_is_not_displayed_as_unknown():
+    """§1: 'absent' and 'not assessed' are never conflated - a lab flagged normal without a number is shown as
+    reported normal, not as 'unknown', on the cards that use it (S4 'Why', R7)."""
+    s4 = card(decide(facts("V45"), today=TODAY), "S4")
+    bilirubin = _facts_used(s4)["total bilirubin"]
+    assert bilirubin.value is not None and "normal" in str(bilirubin.value)
+    r7 = card(decide(facts("V46"), today=TODAY), "R7")  # AST recorded as '<= ULN' only
+    assert "normal" in str(_facts_used(r7)["AST"].value)
