@@ -195,7 +195,8 @@ def _stop_reason(resource: dict[str, Any]) -> str | None:
 def exposure_of(ctx: Context | None, resource: dict[str, Any], today: date | None) -> Exposure | None:
     rtype = resource.get("resourceType")
     status = fhir.status_code(resource.get("status"))
-    if resource.get("intent") in _SKIP_INTENTS:
+    intent = resource.get("intent")
+    if isinstance(intent, str) and intent in _SKIP_INTENTS:
         return None
     concept = medication_concept(ctx, resource)
     drug = identify(concept)

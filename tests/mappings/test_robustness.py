@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from datetime import date
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fhir_mappings import extract, read_draft_orders
@@ -88,6 +88,9 @@ def test_arbitrary_resources(resources):
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(mutated_resource(), min_size=1, max_size=6), st.sampled_from(vignette_ids()))
+@example([{"resourceType": "MedicationRequest", "status": "active", "intent": [],  # a list where a code belongs
+           "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "35302"}]}}],
+         "V01")
 def test_mutations_of_valid_resources(mutated, vignette_id):
     resources = bundle_resources(load_vignette_bundle(vignette_id)) + mutated
     assert_clean(extract(resources, today=TODAY))
