@@ -12,6 +12,7 @@ Variables read by the code (found in the syntax tree of every module of ``cds_se
 from __future__ import annotations
 
 import ast
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ROOT / "cds_service"
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DEPLOY = [ROOT / "deploy" / name for name in ("compose.yaml", "Caddyfile", "env.example", "pecoma.env.example")]
 VARIABLE = re.compile(r"PECOMA_[A-Z0-9]+(?:_[A-Z0-9]+)*")
 TABLE_ROW = re.compile(r"^\|\s*`((?:PECOMA|PROMETHEUS)_[A-Z0-9_]+)`\s*\|", re.MULTILINE)
 
@@ -132,3 +134,19 @@ def test_every_documented_variable_row_is_read_by_the_code():
     assert rows, "no configuration table found"
     stale = sorted(rows - set(read))
     assert stale == [], f"documented but never read by cds_service/ (stale rows?): {stale}"
+
+
+def test_the_deployment_example_uses_only_variables_and_commands_the_code_has(capsys):
+    """deploy/ is correct by reading (no Docker engine in CI): its PECOMA_* names exist, its commands parse."""
+    from cds_service.cli import main
+
+    text = "\n".join(path.read_text(encoding="utf-8") for path in DEPLOY)
+    unknown = sorted(set(VARIABLE.findall(text)) - set(variables_read_by_code()))
+    assert unknown == [], f"deploy/ sets variables the service never reads: {unknown}"
+    commands = [json.loads(m) for m in re.findall(r"^\s*command:\s*(\[.*\])", text, re.MULTILINE)]
+    ours = [argv for argv in commands if argv[0] == "pecoma-cds"]
+    assert ["pecoma-cds", "db", "upgrade"] in ours and ["pecoma-cds", "serve"] in ours, ours
+    for argv in ours:
+        with pytest.raises(SystemExit) as exited:
+            main([*argv[1:], "--help"])
+        assert exited.value.code == 0, f"{' '.join(argv)}: {capsys.readouterr().err}"
