@@ -17,6 +17,9 @@ from jsonschema import Draft202012Validator
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 MAX_NESTING = 100  # deeper JSON is refused before any recursive work (FHIR resources stay far below)
+# Prefetched resources are not walked here: the schema only reads their resourceType, the mappers read them
+# iteratively, and orjson refuses JSON nested deeper than 1024 levels while parsing. Walking every node of a
+# large prefetch cost more than the rest of request validation (bench/profile_hook.py, docs/performance.md).
 MAX_PROBLEMS = 20
 MAX_MESSAGE = 300
 
@@ -52,7 +55,8 @@ def nesting_depth(value: Any) -> int:
 
 
 def _schema_problems(name: str, body: Any) -> list[str]:
-    if nesting_depth(body) > MAX_NESTING:
+    walked = {k: v for k, v in body.items() if k != "prefetch"} if name == "request" and isinstance(body, dict) else body
+    if nesting_depth(walked) > MAX_NESTING:
         return [f"JSON nested deeper than {MAX_NESTING} levels"]
     problems = []
     for error in sorted(_validator(name).iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
