@@ -113,9 +113,9 @@ def gather(
 ) -> Gathered:
     """Resolve every prefetch template of the service for this request (see the module table)."""
     started = time.monotonic()
-    context = request_body.get("context") if isinstance(request_body.get("context"), Mapping) else {}
+    context = request_body.get("context") if isinstance(request_body.get("context"), dict) else {}
     patient_id = context.get("patientId") if isinstance(context.get("patientId"), str) else None
-    prefetch = request_body.get("prefetch") if isinstance(request_body.get("prefetch"), Mapping) else {}
+    prefetch = request_body.get("prefetch") if isinstance(request_body.get("prefetch"), dict) else {}
     results: dict[str, _KeyResult] = {}
     jobs: dict[str, tuple[str, _KeyResult | None]] = {}  # key -> (query or next-page URL, prefetched pages)
 
@@ -213,7 +213,7 @@ class _Kind:
 
 def _from_prefetch(key: str, value: Any, kind: _Kind, patient_id: str | None) -> _KeyResult | None:
     """The usable data of a prefetch value, or None when the key must be fetched."""
-    if not isinstance(value, Mapping) or not isinstance(value.get("resourceType"), str):
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         return None
     if value["resourceType"] == "OperationOutcome":
         return None
@@ -231,11 +231,11 @@ def _from_bundle(key: str, bundle: Mapping[str, Any], kind: _Kind, patient_id: s
     matches: list[dict[str, Any]] = []
     unexpected = 0
     for entry in _list(bundle.get("entry")):
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             unexpected += 1
             continue
-        mode = (entry.get("search") or {}).get("mode") if isinstance(entry.get("search"), Mapping) else None
+        mode = (entry.get("search") or {}).get("mode") if isinstance(entry.get("search"), dict) else None
         if resource["resourceType"] == "OperationOutcome":
             notes.append(_note(key, f"the FHIR search reported: {_issues(resource)}; results may be incomplete"))
         elif mode == "include" or resource["resourceType"] == kind.resource_type:
@@ -264,7 +264,7 @@ def _belongs_to(resource: Mapping[str, Any], patient_id: str) -> bool:
         return resource.get("id") in (None, patient_id)
     for name in ("subject", "patient"):
         ref = resource.get(name)
-        match = _PATIENT_REF.search(ref["reference"]) if isinstance(ref, Mapping) and isinstance(ref.get("reference"), str) else None
+        match = _PATIENT_REF.search(ref["reference"]) if isinstance(ref, dict) and isinstance(ref.get("reference"), str) else None
         if match and match.group(1) != patient_id:
             return False
     return True
@@ -296,7 +296,7 @@ def _server_access(body: Mapping[str, Any], settings: FhirSettings) -> tuple[_Ac
     if settings.server_allowlist and not _allowed(origin, settings.server_allowlist):
         return None, "fhirServer is not in PECOMA_FHIR_SERVER_ALLOWLIST"
     auth = body.get("fhirAuthorization")
-    token = auth.get("access_token") if isinstance(auth, Mapping) else None
+    token = auth.get("access_token") if isinstance(auth, dict) else None
     if not isinstance(token, str) or not token.strip():
         token = None
         if not _allowed(origin, settings.unauthenticated_allowlist):
@@ -421,7 +421,7 @@ def _first_page_url(base: str, query: str, page_size: int) -> str:
 
 def _next_link(bundle: Mapping[str, Any]) -> str | None:
     for link in _list(bundle.get("link")):
-        if isinstance(link, Mapping) and link.get("relation") == "next" and isinstance(link.get("url"), str) and link["url"]:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str) and link["url"]:
             return link["url"]
     return None
 
@@ -429,8 +429,8 @@ def _next_link(bundle: Mapping[str, Any]) -> str | None:
 def _issues(outcome: Mapping[str, Any]) -> str:
     parts = []
     for issue in _list(outcome.get("issue"))[:3]:
-        if isinstance(issue, Mapping):
-            details = issue.get("details") if isinstance(issue.get("details"), Mapping) else {}
+        if isinstance(issue, dict):
+            details = issue.get("details") if isinstance(issue.get("details"), dict) else {}
             text = " ".join(str(issue.get("diagnostics") or details.get("text") or "").split())[:120]
             parts.append(f"{issue.get('severity', '?')} {issue.get('code', '?')}" + (f" '{text}'" if text else ""))
     return "; ".join(parts) or "an OperationOutcome without issues"
