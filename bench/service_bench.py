@@ -21,10 +21,16 @@ connections, a duration and a request cap) is used, and the output says so. Ever
     .venv/bin/python bench/service_bench.py            # full run, ~4 minutes on the 2-core machine
     .venv/bin/python bench/service_bench.py --quick    # ~1 minute, one repeat, shorter runs
     .venv/bin/python bench/service_bench.py --fhir     # adds the FHIR-fallback run (local sekmet-fhir)
+    .venv/bin/python bench/service_bench.py --postgres # adds the service on PostgreSQL (issue #10: medium c=8
+                                                       # within 10% of SQLite in the same run)
+
+``--postgres`` runs a third server, identical to the service but with ``PECOMA_DATABASE_URL`` on the local
+PostgreSQL (``PECOMA_TEST_DATABASE_URL``, else ``scripts/postgres start``), in a new schema dropped afterwards.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -56,6 +62,7 @@ KID = "bench-es384"
 GOLDEN_DIR = REPO / "tests" / "perf" / "golden"
 GOLDEN_BASE = b"https://cds.example.org"
 # per size: run duration (s) and request cap per run (full, quick)
+GUNICORN_OVERRIDES: dict[str, str] = {}  # --workers/--threads: PECOMA_WORKERS/PECOMA_THREADS for every server
 FLOOR_CAP = 100_000  # the floor reuses tokens: bounded by the duration and this count
 PLAN = {"small": ((5, 4000), (2, 1500)), "medium": ((5, 1500), (2, 600)), "large": ((6, 400), (3, 150))}
 TARGETS_TEXT = {
@@ -64,6 +71,7 @@ TARGETS_TEXT = {
     "linear": "large/medium time per request (c=1 p50) <= 12",
     "startup": "process start to first answered request < 2 s",
     "rss": "RSS per worker after the large run < 200 MB",
+    "postgres": "medium c=8: service on PostgreSQL within 10% of SQLite (req/s and p50, same run)",
 }
 
 
@@ -136,7 +144,7 @@ class Server:
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PECOMA_")}
-        env.update(self.env, PECOMA_BIND=f"127.0.0.1:{self.port}")
+        env.update(self.env, PECOMA_BIND=f"127.0.0.1:{self.port}", **GUNICORN_OVERRIDES)
         log = (self.workdir / f"{self.name}.log").open("ab")
         self.started_at = time.perf_counter()
         self.process = subprocess.Popen(
@@ -417,6 +425,30 @@ def fhir_fallback(args: argparse.Namespace, workdir: Path, service: Server, toke
     return out
 
 
+@contextlib.contextmanager
+def postgres_schema():
+    """A PostgreSQL URL whose search_path is a new, empty schema (dropped afterwards), as the storage tests do."""
+    import psycopg
+    from urllib.parse import quote
+
+    url = os.environ.get("PECOMA_TEST_DATABASE_URL")
+    if not url:
+        out = subprocess.run([str(REPO / "scripts" / "postgres"), "start"], capture_output=True, text=True, timeout=120)
+        if out.returncode:
+            raise RuntimeError(f"--postgres: scripts/postgres start failed: {out.stderr.strip()[-300:]}")
+        url = out.stdout.strip().split("=", 1)[1]
+    if "@127.0.0.1" not in url and "@localhost" not in url:
+        raise RuntimeError("the benchmark only targets loopback; the PostgreSQL URL is elsewhere")
+    schema = "bench_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 def measure(args: argparse.Namespace) -> dict:
     use_wrk = shutil.which("wrk") is not None and not args.python_generator
     if not use_wrk:
@@ -425,7 +457,7 @@ def measure(args: argparse.Namespace) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="pecoma-bench-"))
     pem, jwks = _key_and_jwks()
     (workdir / "trusted-clients.json").write_text(json.dumps({"clients": [{"iss": ISSUER, "jwks": jwks}]}))
-    service = Server("service", "cds_service.wsgi:app", {
+    service_env = {
         "PECOMA_MODE": "production",
         "PECOMA_TRUSTED_CLIENTS": str(workdir / "trusted-clients.json"),
         "PECOMA_DATABASE_URL": f"sqlite:///{workdir / 'service.sqlite3'}",
@@ -433,9 +465,21 @@ def measure(args: argparse.Namespace) -> dict:
         "PECOMA_REFERENCE_DATE": REFERENCE_DATE.isoformat(),  # so answers can be checked against the golden files
         "PECOMA_MAX_BODY_BYTES": str(8 * 1024 * 1024),
         "PECOMA_FHIR_HTTP_ALLOWLIST": "http://127.0.0.1:*",  # the local FHIR server of --fhir (loopback, plain http)
-    }, workdir)
+    }
+    service = Server("service", "cds_service.wsgi:app", service_env, workdir)
     floor = Server("floor", "bench.floor_app:app", {"BENCH_FLOOR_PARSER": args.floor_parser}, workdir)
     tokens = Tokens(pem, f"{service.base}{HOOK_PATH}")
+    exits = contextlib.ExitStack()
+    services = [service]
+    if args.postgres:
+        pg_env = dict(service_env, PECOMA_DATABASE_URL=exits.enter_context(postgres_schema()))
+        # as in a deployment: the schema is created by `pecoma-cds db upgrade`, never implicitly at start
+        subprocess.run([sys.executable, "-m", "cds_service.cli", "db", "upgrade"], cwd=REPO, check=True,
+                       env={**{k: v for k, v in os.environ.items() if not k.startswith("PECOMA_")}, **pg_env},
+                       stdout=subprocess.DEVNULL)
+        services.append(Server("service-pg", "cds_service.wsgi:app", pg_env, workdir))
+    signer = {server.name: Tokens(pem, f"{server.base}{HOOK_PATH}") for server in services}
+    signer["floor"] = tokens
     bodies = {size: orjson.dumps(request_body(size)) for size in args.sizes}
     counts = {size: resource_count(orjson.loads(data)) for size, data in bodies.items()}
     for size, data in bodies.items():
@@ -449,15 +493,19 @@ def measure(args: argparse.Namespace) -> dict:
         report["startup_s"] = service.first_answer(small, tokens.one)
         floor.start()
         report["floor_startup_s"] = floor.first_answer(small, lambda: None)
-        for size in args.sizes:
-            check_answer(service, size, bodies[size], tokens.one())
+        for extra in services[1:]:
+            extra.start()
+            report[f"{extra.name}_startup_s"] = extra.first_answer(small, signer[extra.name].one)
+        for server in services:
+            for size in args.sizes:
+                check_answer(server, size, bodies[size], signer[server.name].one())
         for repeat in range(args.repeat):
             for size in args.sizes:
                 seconds, cap = PLAN[size][1 if args.quick else 0]
                 seconds = args.seconds or seconds
                 for concurrency in args.concurrency:
-                    pool = tokens.pool(cap + 2 * concurrency + 8)
-                    for server in (floor, service):  # interleaved: both see the same machine load
+                    for server in [floor] + services:  # interleaved: all see the same machine load
+                        pool = signer[server.name].pool(cap + 2 * concurrency + 8)
                         for token in pool[-8:]:  # warm-up (floor ignores tokens; service gets unused ones)
                             post(server.port, bodies[size], token)
                         work = pool[:-8]
@@ -482,8 +530,9 @@ def measure(args: argparse.Namespace) -> dict:
             report["fhir"] = fhir_fallback(args, workdir, service, tokens, use_wrk)
         report["load_after"] = os.getloadavg()
     finally:
-        service.stop()
-        floor.stop()
+        for server in services + [floor]:
+            server.stop()
+        exits.close()
     report["results"] = results
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -505,7 +554,7 @@ def _median_run(runs: list[Result]) -> Result:
 def print_report(report: dict, args: argparse.Namespace) -> bool:
     results = {key: _median_run(runs) for key, runs in report["results"].items()}
     print(f"\nservice benchmark  generator={report['generator']}  repeats={args.repeat}  cpus={os.cpu_count()}  "
-          f"load avg before {report['load_before'][0]:.2f}, after {report.get('load_after', (float('nan'),))[0]:.2f}")
+          f"gunicorn {GUNICORN_OVERRIDES or 'production settings'}  load avg before {report['load_before'][0]:.2f}, after {report.get('load_after', (float('nan'),))[0]:.2f}")
     print("bodies: " + ", ".join(f"{s} {n} resources {b / 1024:.0f} KB" for s, (n, b) in report["bodies"].items()))
     print(f"\n| size | c | floor req/s | service req/s | ratio | floor p50 | service p50 | floor p99 | service p99 | p99 ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -522,6 +571,16 @@ def print_report(report: dict, args: argparse.Namespace) -> bool:
     if "rss_mb" in report:
         print("RSS per worker after the large run: service " + ", ".join(f"{m:.0f} MB" for m in report["rss_mb"])
               + "; floor " + ", ".join(f"{m:.0f} MB" for m in report["floor_rss_mb"]))
+    pg_rows = [(size, c, results.get((size, c, "service")), results.get((size, c, "service-pg")))
+               for size in args.sizes for c in args.concurrency]
+    if any(pg for *_, pg in pg_rows):
+        print(f"\nservice on PostgreSQL vs SQLite (same run; start-up on PostgreSQL {report['service-pg_startup_s']:.2f} s)")
+        print("| size | c | SQLite req/s | PostgreSQL req/s | ratio | SQLite p50 | PostgreSQL p50 | SQLite p99 | PostgreSQL p99 |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for size, c, lite, pg in pg_rows:
+            if lite and pg:
+                print(f"| {size} | {c} | {lite.rate:.0f} | {pg.rate:.0f} | {pg.rate / lite.rate:.2f} | {lite.p50_ms:.1f} ms "
+                      f"| {pg.p50_ms:.1f} ms | {lite.p99_ms:.1f} ms | {pg.p99_ms:.1f} ms |")
     fhir = report.get("fhir")
     if fhir:
         print(f"\nFHIR fallback (patient-view without prefetch, {fhir['resources']} resources on the local sekmet-fhir): "
@@ -539,6 +598,11 @@ def print_report(report: dict, args: argparse.Namespace) -> bool:
     m, l = results.get(("medium", 1, "service")), results.get(("large", 1, "service"))
     if m and l:
         checks["linear"] = (l.p50_ms / m.p50_ms <= 12, f"{l.p50_ms / m.p50_ms:.1f} (sizes {report['bodies']['large'][0] / report['bodies']['medium'][0]:.1f}x)")
+    lite, pg = results.get(("medium", 8, "service")), results.get(("medium", 8, "service-pg"))
+    if lite and pg:
+        checks["postgres"] = (pg.rate >= 0.9 * lite.rate and pg.p50_ms <= 1.1 * lite.p50_ms,
+                              f"req/s {pg.rate / lite.rate:.2f} x, p50 {pg.p50_ms / lite.p50_ms:.2f} x, "
+                              f"p99 {pg.p99_ms / lite.p99_ms:.2f} x SQLite")
     checks["startup"] = (report["startup_s"] < 2.0, f"{report['startup_s']:.2f} s")
     if "rss_mb" in report:
         checks["rss"] = (max(report["rss_mb"]) < 200, f"max {max(report['rss_mb']):.0f} MB")
@@ -563,6 +627,9 @@ def main() -> None:
     parser.add_argument("--python-generator", action="store_true", help="use the Python generator even if wrk exists")
     parser.add_argument("--fhir", action="store_true", help="also patient-view without prefetch against the local FHIR "
                         "server (scripts/fhir-server start; a patient of its own is loaded)")
+    parser.add_argument("--workers", type=int, help="gunicorn workers of every server (default: the production setting)")
+    parser.add_argument("--threads", type=int, help="threads per worker of every server (default: the production setting)")
+    parser.add_argument("--postgres", action="store_true", help="also the service on the local PostgreSQL (issue #10)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
     args = parser.parse_args()
     args.repeat = args.repeat or (1 if args.quick else 3)
@@ -570,6 +637,8 @@ def main() -> None:
         parser.error("--seconds must be in (0, 30]")
     if not 1 <= args.repeat <= 5:
         parser.error("--repeat must be 1..5")
+    GUNICORN_OVERRIDES.update({name: str(value) for name, value in
+                               (("PECOMA_WORKERS", args.workers), ("PECOMA_THREADS", args.threads)) if value})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers (finally) when killed
     started = time.monotonic()
     report = measure(args)
