@@ -130,9 +130,13 @@ def reference(resource: dict[str, Any]) -> str | None:
 
 def ref_target(ref: Any) -> str | None:
     """'Type/id' from a Reference (relative, absolute or urn-less)."""
-    value = as_dict(ref).get("reference")
-    if not isinstance(value, str):
-        return None
+    value = ref.get("reference") if isinstance(ref, dict) else None
+    return _target(value) if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=4096)
+def _target(value: str) -> str | None:
+    """Cached: a record repeats the same few references (its patient above all)."""
     parts = value.rstrip("/").split("/")
     if len(parts) >= 2 and parts[-2] and parts[-1]:
         if parts[-2] == "_history" and len(parts) >= 4:

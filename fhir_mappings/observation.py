@@ -11,6 +11,8 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Callable
 
+import orjson
+
 from fhir_mappings import fhir, units, values
 from fhir_mappings import terminology as term
 from fhir_mappings.context import TEXT_NOTE, Context, joined_note, make_fact, put_latest
@@ -44,6 +46,18 @@ _FINAL = frozenset({"final", "amended", "corrected", "preliminary", None})  # "r
 def kind_of(obs: dict[str, Any]) -> tuple[str | None, bool]:
     """(kind, matched on text) from a verified code, else from the code's text."""
     code = obs.get("code")
+    try:
+        return _kind_of_json(orjson.dumps(code))  # the same code JSON recurs throughout a record
+    except TypeError:  # not JSON-serialisable (not from a parsed request): read it directly
+        return _kind_of_concept(code)
+
+
+@lru_cache(maxsize=4096)
+def _kind_of_json(code_json: bytes) -> tuple[str | None, bool]:
+    return _kind_of_concept(orjson.loads(code_json))
+
+
+def _kind_of_concept(code: Any) -> tuple[str | None, bool]:
     codings = tuple(
         (c.get("system"), c.get("code"), c.get("display")) for c in fhir.codings(code)
         if isinstance(c.get("system"), (str, type(None))) and isinstance(c.get("code"), (str, type(None)))
@@ -66,19 +80,20 @@ def _kind_of_code(codings: tuple[tuple[str | None, str | None, str | None], ...]
 
 
 def extract_observations(ctx: Context) -> None:
-    observations = [o for o in ctx.resources("Observation") if not fhir.is_excluded(o)]
-    dated = sorted(enumerate(observations), key=lambda item: (fhir.effective_date(item[1]) or date.min, item[0]))
-    for _, obs in dated:
-        if fhir.status_code(obs.get("status")) not in _FINAL:
-            continue
+    """Classify by code first (a long record is mostly vitals and labs the pathway does not read), then keep
+    the usable ones and read them oldest first, so that the latest result wins."""
+    relevant = []
+    for index, obs in enumerate(ctx.resources("Observation")):
         kind, on_text = kind_of(obs)
-        if kind is None:
+        if kind is None or kind.split(":")[0] not in _HANDLERS:
             continue
-        handler = _HANDLERS.get(kind.split(":")[0])
-        if handler is None:
+        if fhir.is_excluded(obs) or fhir.status_code(obs.get("status")) not in _FINAL:
             continue
+        relevant.append((fhir.effective_date(obs) or date.min, index, obs, kind, on_text))
+    relevant.sort(key=lambda item: item[:2])
+    for _, _, obs, kind, on_text in relevant:
         try:
-            handler(ctx, obs, kind, on_text)
+            _HANDLERS[kind.split(":")[0]](ctx, obs, kind, on_text)
         except (TypeError, ValueError, AttributeError, KeyError, IndexError):
             ctx.note(f"skipped an unreadable {kind} Observation")
     for key, series in list(ctx.facts.labs.items()):
