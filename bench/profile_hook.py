@@ -68,6 +68,12 @@ def main() -> None:
                          PECOMA_REFERENCE_DATE=REFERENCE_DATE.isoformat(), PECOMA_MAX_BODY_BYTES=str(8 << 20))
     app = create_app(config)
     client = app.test_client()
+    import gc
+
+    from cds_service.gunicorn_conf import GC_THRESHOLDS
+
+    gc.set_threshold(*GC_THRESHOLDS)  # as in the production server (cds_service/gunicorn_conf.py)
+    gc.freeze()
     body_dict = request_body(args.size)
     body = orjson.dumps(body_dict)
     tokens = iter(Tokens(pem, BASE + HOOK_PATH).pool(4 * args.runs + 20))
