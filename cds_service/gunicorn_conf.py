@@ -60,4 +60,5 @@ errorlog = "-"
 loglevel = "warning"
 preload_app = True  # the app (and its database upgrade) is built once, in the master, before forking
 limit_request_line = 8190
-forwarded_allow_ips = os.environ.get("PECOMA_FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = os.environ.get("PECOMA_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+control_socket_disable = True  # gunicorn >= 25.1: no control socket (it wanted $HOME/.gunicorn; unused here)
