@@ -24,6 +24,10 @@ connections, a duration and a request cap) is used, and the output says so. Ever
     .venv/bin/python bench/service_bench.py --postgres # adds the service on PostgreSQL (issue #10: medium c=8
                                                        # within 10% of SQLite in the same run)
 
+``--baseline DIR`` also serves the code of another checkout with the same settings (before/after in one run):
+
+    git worktree add /tmp/before <commit> && .venv/bin/python bench/service_bench.py --baseline /tmp/before
+
 ``--postgres`` runs a third server, identical to the service but with ``PECOMA_DATABASE_URL`` on the local
 PostgreSQL (``PECOMA_TEST_DATABASE_URL``, else ``scripts/postgres start``), in a new schema dropped afterwards.
 """
@@ -134,6 +138,7 @@ class Server:
     app: str  # gunicorn app spec
     env: dict[str, str]
     workdir: Path
+    repo: Path = REPO  # the checkout whose code is served (--baseline: another one)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
     started_at: float = 0.0
@@ -149,7 +154,7 @@ class Server:
         self.started_at = time.perf_counter()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:cds_service.gunicorn_conf", self.app],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=self.repo, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def first_answer(self, body: bytes, token: callable, timeout_s: float = 30.0) -> float:
         """Seconds from process start to the first 200 answer to a hook request (polled every 10 ms)."""
@@ -478,6 +483,9 @@ def measure(args: argparse.Namespace) -> dict:
                        env={**{k: v for k, v in os.environ.items() if not k.startswith("PECOMA_")}, **pg_env},
                        stdout=subprocess.DEVNULL)
         services.append(Server("service-pg", "cds_service.wsgi:app", pg_env, workdir))
+    if args.baseline:
+        baseline_env = dict(service_env, PECOMA_DATABASE_URL=f"sqlite:///{workdir / 'baseline.sqlite3'}")
+        services.append(Server("baseline", "cds_service.wsgi:app", baseline_env, workdir, repo=args.baseline))
     signer = {server.name: Tokens(pem, f"{server.base}{HOOK_PATH}") for server in services}
     signer["floor"] = tokens
     bodies = {size: orjson.dumps(request_body(size)) for size in args.sizes}
@@ -571,16 +579,20 @@ def print_report(report: dict, args: argparse.Namespace) -> bool:
     if "rss_mb" in report:
         print("RSS per worker after the large run: service " + ", ".join(f"{m:.0f} MB" for m in report["rss_mb"])
               + "; floor " + ", ".join(f"{m:.0f} MB" for m in report["floor_rss_mb"]))
-    pg_rows = [(size, c, results.get((size, c, "service")), results.get((size, c, "service-pg")))
-               for size in args.sizes for c in args.concurrency]
-    if any(pg for *_, pg in pg_rows):
-        print(f"\nservice on PostgreSQL vs SQLite (same run; start-up on PostgreSQL {report['service-pg_startup_s']:.2f} s)")
-        print("| size | c | SQLite req/s | PostgreSQL req/s | ratio | SQLite p50 | PostgreSQL p50 | SQLite p99 | PostgreSQL p99 |")
+    for other, title in (("service-pg", "service on PostgreSQL (B) vs on SQLite (A), same run"),
+                         ("baseline", f"before (A: the code in {args.baseline}) vs after (B: this checkout), same run")):
+        rows = [(size, c, results.get((size, c, "baseline" if other == "baseline" else "service")),
+                 results.get((size, c, "service" if other == "baseline" else other)))
+                for size in args.sizes for c in args.concurrency]
+        if not any(a and b for _, _, a, b in rows):
+            continue
+        print(f"\n{title}; start-up of the {other} server {report[f'{other}_startup_s']:.2f} s")
+        print("| size | c | A req/s | B req/s | B/A | A p50 | B p50 | A p99 | B p99 |")
         print("|---|---|---|---|---|---|---|---|---|")
-        for size, c, lite, pg in pg_rows:
-            if lite and pg:
-                print(f"| {size} | {c} | {lite.rate:.0f} | {pg.rate:.0f} | {pg.rate / lite.rate:.2f} | {lite.p50_ms:.1f} ms "
-                      f"| {pg.p50_ms:.1f} ms | {lite.p99_ms:.1f} ms | {pg.p99_ms:.1f} ms |")
+        for size, c, a, b in rows:
+            if a and b:
+                print(f"| {size} | {c} | {a.rate:.0f} | {b.rate:.0f} | {b.rate / a.rate:.2f} | {a.p50_ms:.1f} ms "
+                      f"| {b.p50_ms:.1f} ms | {a.p99_ms:.1f} ms | {b.p99_ms:.1f} ms |")
     fhir = report.get("fhir")
     if fhir:
         print(f"\nFHIR fallback (patient-view without prefetch, {fhir['resources']} resources on the local sekmet-fhir): "
@@ -629,6 +641,8 @@ def main() -> None:
                         "server (scripts/fhir-server start; a patient of its own is loaded)")
     parser.add_argument("--workers", type=int, help="gunicorn workers of every server (default: the production setting)")
     parser.add_argument("--threads", type=int, help="threads per worker of every server (default: the production setting)")
+    parser.add_argument("--baseline", type=Path, help="also serve the code of another checkout (e.g. a git worktree of "
+                        "an older commit) with the same settings: a before/after table from one run")
     parser.add_argument("--postgres", action="store_true", help="also the service on the local PostgreSQL (issue #10)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
     args = parser.parse_args()
