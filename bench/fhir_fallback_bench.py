@@ -4,7 +4,7 @@ Runs against a real FHIR server: ``PECOMA_TEST_FHIR_BASE``/``PECOMA_TEST_FHIR_TO
 sekmet-fhir started with ``scripts/fhir-server start``. Loads the data-access fixture patients (PUT, idempotent)
 and prints, over N runs for one patient (default: the medium fixture, 87 resources, 70 Observations in the
 prefetch), median and p99 of: each template query alone (the slowest one is the floor for a parallel gather),
-``gather`` with no prefetch (six parallel queries), and ``gather`` with a complete prefetch (our own processing).
+``gather`` with no prefetch (one parallel query per prefetch key), and ``gather`` with a complete prefetch (our own processing).
 
     .venv/bin/python bench/fhir_fallback_bench.py [--runs 200] [--patient h6-dev-medium]
 """
@@ -104,7 +104,7 @@ def main() -> None:
     for key, samples in per_query.items():
         print(f"  query {key:<22} {stats(samples)}")
     print(f"slowest single query (per run)   {stats(slowest_per_run)}")
-    print(f"all six queries one after other  {stats(sum_per_run)}")
+    print(f"all {len(PREFETCH)} queries one after other    {stats(sum_per_run)}")
     print(f"gather, no prefetch (parallel)   {stats(no_prefetch)}")
     print(f"gather, complete prefetch        {stats(with_prefetch)}")
     print("(sekmet-fhir answers one request at a time: SQLite behind one lock, so the parallel gather cannot beat")
@@ -161,7 +161,7 @@ def stub_section(runs: int, config: dict, client: FhirClient) -> None:
             samples.append(time.perf_counter() - started)
         latency = _SlowFhir.latency_s * 1000
         print(f"concurrent stub (own process) answering each query after {latency:.0f} ms "
-              f"(six in a row would take {len(PREFETCH) * latency:.0f} ms):")
+              f"({len(PREFETCH)} in a row would take {len(PREFETCH) * latency:.0f} ms):")
         print(f"  one query                      {stats(single)}")
         print(f"  gather, no prefetch (parallel) {stats(samples)}")
     finally:

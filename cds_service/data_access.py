@@ -67,7 +67,7 @@ class FhirSettings:
     read_timeout_s: float = 1.5
     budget_s: float = 2.0
     connect_retries: int = 1
-    max_parallel: int = 6
+    max_parallel: int = 8  # one per prefetch key (services.json has 8): a hook without prefetch waits one round
     max_pages: int = 10
     page_size: int = 200
     max_reply_bytes: int = 8 * 1024 * 1024

@@ -49,6 +49,9 @@ def valid_bodies() -> list[tuple[str, dict]]:
     ]
 
 
+VALID_BODIES = valid_bodies()  # built once: a strategy must not draw its own randomness (uuid4)
+
+
 def paths(node, prefix=()):
     """Every path (tuple of keys/indexes) inside a JSON value."""
     yield prefix
@@ -62,7 +65,7 @@ def paths(node, prefix=()):
 
 @st.composite
 def mutated_bodies(draw):
-    endpoint, body = draw(st.sampled_from(valid_bodies()))
+    endpoint, body = draw(st.sampled_from(VALID_BODIES))
     body = copy.deepcopy(body)
     for _ in range(draw(st.integers(1, 3))):
         all_paths = [p for p in paths(body) if p]
