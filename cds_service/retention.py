@@ -103,9 +103,10 @@ class Maintenance:
                 threading.Thread(target=self._run, name="pecoma-maintenance", daemon=True).start()
 
     def _run(self) -> None:
-        next_expiry = time.monotonic() + random.uniform(0, min(self.settings.interval_s, 30))  # workers spread out
+        jitter = random.Random()  # its own generator: the global one belongs to the application (and to tests)
+        next_expiry = time.monotonic() + jitter.uniform(0, min(self.settings.interval_s, 30))  # workers spread out
         while True:
-            time.sleep(self.settings.replay_interval_s * random.uniform(0.8, 1.2))
+            time.sleep(self.settings.replay_interval_s * jitter.uniform(0.8, 1.2))
             self.tick(expire_now=time.monotonic() >= next_expiry)
             if time.monotonic() >= next_expiry:
                 next_expiry = time.monotonic() + self.settings.interval_s
