@@ -6,16 +6,15 @@ import uuid
 
 import pytest
 
-from pathlib import Path
-
 from cds_service.validation import validate_discovery
+from tests.service import readme_examples
 from tests.service.builders import (
     HOOK_OF, PREFETCH_KEYS, draft_orders, feedback_item, hook_request, non_pecoma_prefetch, pecoma_prefetch,
     sandbox_draft_medication_request,
 )
 
 SERVICE_IDS = sorted(HOOK_OF)
-EXAMPLES = Path(__file__).resolve().parents[2] / "scripts" / "examples"
+EXAMPLES = readme_examples.EXAMPLES
 
 
 # --- discovery ----------------------------------------------------------------------------------
@@ -283,10 +282,35 @@ def test_logs_are_json_lines_with_timing_and_no_patient_id_or_token(server, http
 # --- the README's curl examples -----------------------------------------------------------------
 
 @pytest.mark.parametrize("hook", ["patient-view", "order-select", "order-sign"])
-def test_readme_example_requests_are_answered(server, http, hook):
+def test_readme_example_requests_are_built_from_the_fixtures(hook):
+    assert (EXAMPLES / f"{hook}.json").read_text(encoding="utf-8") == readme_examples.text(readme_examples.examples()[hook]), \
+        "run .venv/bin/python -m tests.service.readme_examples"
+
+
+def _cards(server, http, hook):
     body = json.loads((EXAMPLES / f"{hook}.json").read_text())
     response = http.post(f"{server.url}/cds-services/pecoma-{hook}", json=body)
     assert response.status_code == 200
+    return {card["source"]["topic"]["code"]: card for card in response.json()["cards"]}
+
+
+def test_readme_patient_view_example_proposes_first_line_mtor_inhibitor_orders(server, http):
+    cards = _cards(server, http, "patient-view")
+    assert list(cards)[0] == "ASSESSMENT" and "S4" in cards
+    drafts = [a["resource"] for s in cards["S4"]["suggestions"] for a in s["actions"] if a["type"] == "create"]
+    assert any(r["resourceType"] == "MedicationRequest" and r["status"] == "draft" for r in drafts)
+
+
+def test_readme_order_select_example_replaces_the_drafted_doxorubicin(server, http):
+    card = _cards(server, http, "order-select")["S4"]
+    assert card["indicator"] == "warning" and "doxorubicin" in card["summary"]
+    deleted = {a.get("resourceId") for s in card["suggestions"] for a in s["actions"] if a["type"] == "delete"}
+    assert deleted == {"MedicationRequest/draft-doxorubicin"}
+
+
+def test_readme_order_sign_example_flags_the_cyp3a4_interaction(server, http):
+    card = _cards(server, http, "order-sign")["R4"]
+    assert card["indicator"] in ("warning", "critical") and "itraconazole" in card["summary"]
 
 
 def test_readme_example_feedback_is_accepted(server, http):
