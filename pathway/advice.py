@@ -56,7 +56,8 @@ def class_review(ctx: Context) -> Recommendation | None:
         return None
     diagnosis = ctx.facts.diagnosis.text.value
     caveats = [f"Diagnosis as recorded: {diagnosis} (shown beside the computed class, never replacing it)"] if diagnosis else []
-    return rec("CLASS-REVIEW", "Risk class not definite: " + "; ".join(reasons)[:110],
+    summary = "; ".join(reasons).replace("_", " ")  # flag and class names in words (e.g. "borderline size")
+    return rec("CLASS-REVIEW", "Risk class not definite: " + (summary if len(summary) <= 110 else summary[:109] + "…"),
                actions=("MDT / sarcoma pathology review of the classification",
                         "Show every scheme result side by side; no threshold is picked silently",
                         "A borderline, undefined, indeterminate or provisional class never drives treatment by itself"),
