@@ -428,8 +428,9 @@ class Store:
 
         ``to_version`` stops there (tests build an old schema with it).
 
-        Serialised across processes (SQLite: the write lock; PostgreSQL: an advisory lock), each
-        migration in the same transaction as its ``schema_version`` row. Refuses a newer schema.
+        Serialised across processes (SQLite: the write lock; PostgreSQL: an advisory lock). All pending
+        migrations and their ``schema_version`` rows run in one transaction: all or nothing. Refuses a
+        newer schema; a failing migration raises :class:`StorageError` naming it (nothing is applied).
         """
         self.engine.prepare()
         with self.engine.transaction(exclusive=True) as conn:
@@ -440,7 +441,14 @@ class Store:
                 if version <= current or (to_version is not None and version > to_version):
                     continue
                 for statement in _statements(sql):
-                    conn.execute(statement)
+                    try:
+                        conn.execute(statement)
+                    except StorageError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - the engine's own error: name the migration instead
+                        detail = (str(exc).splitlines() or [""])[0][:200]
+                        raise StorageError(f"migration {version:04d} ({name}) failed: {type(exc).__name__}: {detail}; "
+                                           "nothing was applied (rolled back)") from exc
                 conn.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)", (version, name, utc_now()))
                 current = version
         return current

@@ -81,6 +81,24 @@ def test_a_database_of_the_first_schema_version_is_upgraded_without_losing_data(
     upgraded.close()
 
 
+def test_a_failing_migration_is_named_and_leaves_the_database_as_it_was(database_url, tmp_path, monkeypatch):
+    import shutil
+
+    from cds_service import storage
+
+    migrations_dir = tmp_path / "migrations"
+    migrations_dir.mkdir()
+    shutil.copy(storage.MIGRATIONS_DIR / "0001_initial.sql", migrations_dir)
+    (migrations_dir / "0002_broken.sql").write_text("CREATE TABLE extra (id INTEGER);\nALTER TABLE no_such_table ADD COLUMN x INTEGER;\n")
+    monkeypatch.setattr(storage, "MIGRATIONS_DIR", migrations_dir)
+    store = Store.from_url(database_url)
+    with pytest.raises(StorageError, match=r"migration 0002 \(.*broken.*\) failed: .*nothing was applied"):
+        store.upgrade()
+    assert store.schema_version() == 0  # 0001 was pending too: one transaction, all or nothing
+    assert store.upgrade(to_version=1) == 1
+    store.close()
+
+
 def test_start_up_upgrades_old_sqlite_but_refuses_old_postgresql_naming_the_command(database_url):
     store = Store.from_url(database_url)
     store.upgrade(to_version=1)
