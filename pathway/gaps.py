@@ -45,8 +45,10 @@ def setting_gaps(ctx: Context) -> list[DataGap]:
                 tfe3_ihc and tfe3_ihc.value is MarkerResult.POSITIVE):
             gaps.append(DataGap("TFE3 (IHC/FISH)", reason))
         shows_fyarro = "S4b" not in ctx.modifiers and ctx.active_mtori in (None, MtoriAgent.NAB_SIROLIMUS)
-        if shows_fyarro and not hepatic(ctx).known:
-            gaps.append(DataGap("bilirubin and AST with ULN", "FYARRO dose level (R7)"))
+        liver = hepatic(ctx)
+        if shows_fyarro and liver.fyarro_band is None:  # above 1 x ULN the bilirubin alone decides the band
+            missing = [name for name, value in (("bilirubin", liver.bilirubin), ("AST", liver.ast_high)) if value is None]
+            gaps.append(DataGap(f"{' and '.join(missing)} with ULN", "FYARRO dose level (R7)"))
     if ctx.primary == "S6":
         words = {"DFI": "DFI dates", "no extrapulmonary": "extrapulmonary disease",
                  "complete excision": "complete-excision feasibility", "primary controlled": "primary controlled"}

@@ -46,16 +46,16 @@ class Hepatic:
         return f"bilirubin {self.bilirubin:g} x ULN" if self.bilirubin_measured else "bilirubin <=ULN (reported normal)"
 
     @property
-    def known(self) -> bool:
-        return self.bilirubin is not None and self.ast_high is not None
-
-    @property
     def fyarro_band(self) -> str | None:
-        """normal / mild / moderate / severe by the label bands (P-FDA §2.4), None when unknown."""
-        if not self.known:
+        """normal / mild / moderate / severe by the label bands (P-FDA §2.4), None when unknown.
+
+        Above 1 x ULN the bilirubin alone decides ("bilirubin >1 to 1.5 x ULN with any AST", then bilirubin
+        only): a missing AST changes nothing there. At <=ULN the AST decides normal vs mild, so it must be known.
+        """
+        if self.bilirubin is None:
             return None
         if self.bilirubin <= 1.0:
-            return "mild" if self.ast_high else "normal"
+            return None if self.ast_high is None else ("mild" if self.ast_high else "normal")
         for band, upper, _ in K.FYARRO_HEPATIC_BANDS[1:]:
             if upper is None or self.bilirubin <= upper:
                 return band
@@ -63,12 +63,15 @@ class Hepatic:
 
     @property
     def temsirolimus(self) -> str | None:
-        """"contraindicated" / "reduce" / "none", None when unknown (P-TEMSI)."""
-        if self.bilirubin is not None and self.bilirubin > K.TEMSIROLIMUS_CONTRAINDICATED_BILIRUBIN_X_ULN:
-            return "contraindicated"
-        if not self.known:
+        """"contraindicated" / "reduce" / "none", None when unknown (P-TEMSI: bilirubin >1.5 x ULN contraindicated;
+        bilirubin >1-1.5 x ULN, or AST >ULN with bilirubin <=ULN, 15 mg/week)."""
+        if self.bilirubin is None:
             return None
-        return "reduce" if (self.bilirubin > 1.0 or self.ast_high) else "none"
+        if self.bilirubin > K.TEMSIROLIMUS_CONTRAINDICATED_BILIRUBIN_X_ULN:
+            return "contraindicated"
+        if self.bilirubin > 1.0:
+            return "reduce"
+        return None if self.ast_high is None else ("reduce" if self.ast_high else "none")
 
     @property
     def impaired(self) -> bool:
@@ -103,6 +106,12 @@ class FyarroDose:
     r4_lowered: bool = False
 
 
+def missing_liver_tests(liver: Hepatic) -> str:
+    if liver.bilirubin is None:
+        return "bilirubin (with ULN) not in record" + ("" if liver.ast_high is not None else ", nor AST")
+    return "AST (with ULN) not in record, needed with bilirubin <=ULN"
+
+
 def fyarro_dose(ctx: Context) -> FyarroDose:
     liver = hepatic(ctx)
     band = liver.fyarro_band
@@ -111,13 +120,14 @@ def fyarro_dose(ctx: Context) -> FyarroDose:
                f"{K.FYARRO_STRONG_INHIBITOR_MG_M2} mg/m2 (label §2.3; full wording unverified)"
                if inhibitors else "R4: no strong CYP3A4/P-gp inhibitor in the record")
     if band is None:
-        return FyarroDose(None, f"R7 not applicable: bilirubin and AST (with ULN) not in record -> no level "
+        return FyarroDose(None, f"R7 not applicable: {missing_liver_tests(liver)} -> no level "
                                 f"({K.FYARRO_LEVEL_BANDS_TEXT}); {r4_text}")
     hepatic_level = dict((b, lvl) for b, _, lvl in K.FYARRO_HEPATIC_BANDS)[band]
     if hepatic_level is None:
         return FyarroDose(None, "R7: severe hepatic impairment -> avoid FYARRO (severe band wording unverified: "
                                 "read label §2.4)", avoid=True, r7_lowered=True)
-    r7_text = f"R7: {band} band ({liver.bilirubin_words}{', AST >ULN' if liver.ast_high else ''}) -> {hepatic_level} mg/m2"
+    ast = {True: ", AST >ULN", False: "", None: ", AST not in record: not needed above 1 x ULN (label: 'any AST')"}
+    r7_text = f"R7: {band} band ({liver.bilirubin_words}{ast[liver.ast_high]}) -> {hepatic_level} mg/m2"
     level = hepatic_level
     if inhibitors:
         level = min(level, K.FYARRO_STRONG_INHIBITOR_MG_M2)
@@ -169,7 +179,7 @@ def mtori_options(ctx: Context) -> tuple[Option, ...]:
                         f"IV over 30-60 min; {K.TEMSIROLIMUS_PREMED} (R9 content).")
     else:
         temsi_detail = f"{K.TEMSIROLIMUS_DOSE}; {K.TEMSIROLIMUS_PREMED} (R9 content); 'Dose reduction is required in patients with mild hepatic impairment' (R7)"
-        temsi_detail += "." if temsi == "none" else "; hepatic check pending: bilirubin/AST not in record (R7)."
+        temsi_detail += "." if temsi == "none" else f"; hepatic check pending: {missing_liver_tests(liver)} (R7)."
     if strong_inhibitors(ctx):
         temsi_detail += f" Strong CYP3A4 inhibitor: avoid; if unavoidable consider {K.TEMSIROLIMUS_STRONG_INHIBITOR_DOSE} (R4)."
     low, high = ctx.settings.sirolimus_trough_target_ng_ml

@@ -10,9 +10,11 @@ from pathway.catalogue import recommendation as rec
 from pathway.context import Context, drafted_agent
 from pathway.decision import Recommendation, Urgency
 from pathway.facts import DraftOrder, MtoriAgent
-from pathway.options import fyarro_dose, fyarro_dosage_text, hepatic, interacting, mtori_options, s4b_options
+from pathway.options import (fyarro_dose, fyarro_dosage_text, hepatic, interacting, missing_liver_tests, mtori_options,
+                             s4b_options)
 from pathway.orderables import proposed_order
-from pathway.safety import ace_alert, live_vaccine_alert, surgery_alert, _mtori_words
+from pathway.safety import (MTORI_WORDS, SIROLIMUS_AGENTS, _mtori_words, _rank, ace_alert, interaction_urgency,
+                            live_vaccine_alert, surgery_alert, temsirolimus_interaction_text)
 
 I, W, C = Urgency.INFO, Urgency.WARNING, Urgency.CRITICAL
 
@@ -85,7 +87,7 @@ def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Rec
                                 "Hepatic check (R7): " + ({"contraindicated": "contraindicated (bilirubin >1.5 x ULN)",
                                                            "reduce": K.TEMSIROLIMUS_MILD_HEPATIC_DOSE,
                                                            "none": "no reduction"}.get(liver.temsirolimus or "",
-                                                                                      "bilirubin/AST not in record")))))
+                                                                                      missing_liver_tests(liver))))))
         if liver.temsirolimus in ("contraindicated", "reduce"):
             out.append(rec("R7", "Temsirolimus order with hepatic impairment", about_order=ref,
                            urgency=C if liver.temsirolimus == "contraindicated" else W,
@@ -109,9 +111,15 @@ def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Rec
     for med, (effect, strength, source) in interacting(ctx.active_meds()):
         if level_card and effect == "inhibitor" and strength == "strong":
             continue  # already in the FYARRO dose-level card above; a contraindicated one still gets its critical card
-        out.append(rec("R4", f"{med.ingredient} ({effect}, {strength}) with the drafted mTOR inhibitor",
-                       urgency=C if strength == "contraindicated" else W if strength == "strong" else I,
-                       about_order=ref, actions=(f"{med.ingredient}: {source}",)))
+        urgency = interaction_urgency(strength, agent in SIROLIMUS_AGENTS)
+        actions = [f"{med.ingredient}: {source}"]
+        if agent is MtoriAgent.NAB_SIROLIMUS and effect == "inducer":
+            urgency = max(urgency, W, key=_rank)
+            actions.append("FYARRO with a CYP3A4 inducer: warning without a dose (label §7 unverified)")
+        if agent is MtoriAgent.TEMSIROLIMUS:
+            actions.extend(temsirolimus_interaction_text(effect, strength))
+        out.append(rec("R4", f"{med.ingredient} ({effect}, {strength}) with the drafted {MTORI_WORDS[agent]}",
+                       urgency=urgency, about_order=ref, actions=tuple(actions)))
     if ctx.facts.status.pregnant.value:
         out.append(rec("R15", "mTOR inhibitor ordered during pregnancy: embryo-fetal toxicity", urgency=C,
                        about_order=ref, actions=("Specialist review (sarcoma MDT + obstetric) before any start",)))

@@ -12,7 +12,7 @@ from pathway.catalogue import recommendation as rec
 from pathway.context import Context
 from pathway.dates import days_between
 from pathway.decision import FactUse, Recommendation, Urgency
-from pathway.facts import Fact, Haemorrhage, MtoriAgent
+from pathway.facts import Fact, Haemorrhage, Medication, MtoriAgent
 from pathway.options import fyarro_dose, hepatic, interacting
 from pathway.orderables import proposed_order
 
@@ -113,22 +113,34 @@ def r3(ctx: Context) -> list[Recommendation]:
 
 # ---------------------------------------------------------------- R4 interactions (patient-view)
 
+SIROLIMUS_AGENTS = (MtoriAgent.ORAL_SIROLIMUS, MtoriAgent.NAB_SIROLIMUS)
+
+
+def interaction_urgency(strength: str, sirolimus: bool) -> Urgency:
+    """§4.0 R4: critical for a combination labelled contraindicated (posaconazole/voriconazole: the *sirolimus*
+    labelling), warning for a strong modulator (with temsirolimus/everolimus they are strong inhibitors), info else."""
+    if strength == "contraindicated":
+        return C if sirolimus else W
+    return W if strength == "strong" else I
+
+
 def r4(ctx: Context) -> list[Recommendation]:
     if not ctx.mtori_in_play:
         return []
     out = []
+    fyarro = ctx.mtori_proposed or ctx.active_mtori is MtoriAgent.NAB_SIROLIMUS
+    sirolimus = ctx.mtori_proposed or ctx.active_mtori in SIROLIMUS_AGENTS  # the S3/S4 options include sirolimus
     for med, (effect, strength, source) in interacting(ctx.active_meds()):
-        under_r12 = ctx.emergency and effect == "inducer"
-        if strength == "contraindicated":
-            urgency = C
-        elif strength == "strong" or under_r12 or strength == "unverified" and ctx.emergency:
-            urgency = W
-        else:
-            urgency = I
+        under_r12 = effect == "inducer" and started_for_emergency(ctx, med)
+        urgency = interaction_urgency(strength, sirolimus)
+        if under_r12 or (strength == "unverified" and ctx.emergency) or (fyarro and effect == "inducer"):
+            urgency = max(urgency, W, key=_rank)  # inducer under R12; FYARRO with any inducer: warning (§3 S4 step 2)
         actions = [f"{med.ingredient}: CYP3A4 {effect} ({strength}; {source})"]
+        if strength == "contraindicated" and not sirolimus:
+            actions.append(f"Contraindicated with sirolimus; with {_mtori_words(ctx)} a strong inhibitor: avoid")
         if ctx.active_mtori is MtoriAgent.ORAL_SIROLIMUS:
             actions.append("Oral sirolimus: consider a trough check" + ("" if effect == "inducer" else "; avoid strong inhibitors (USPI §7)"))
-        if ctx.mtori_proposed or ctx.active_mtori is MtoriAgent.NAB_SIROLIMUS:
+        if fyarro:
             dose = fyarro_dose(ctx)
             if effect == "inhibitor" and strength in ("strong", "contraindicated"):
                 actions.append(f"FYARRO: {dose.path}")
@@ -136,10 +148,7 @@ def r4(ctx: Context) -> list[Recommendation]:
             elif effect == "inducer":
                 actions.append("FYARRO with a CYP3A4 inducer: warning without a dose (label §7 unverified)")
         if ctx.mtori_proposed or ctx.active_mtori is MtoriAgent.TEMSIROLIMUS:
-            if effect == "inhibitor" and strength in ("strong", "contraindicated"):
-                actions.append(f"Temsirolimus: avoid; if unavoidable consider {K.TEMSIROLIMUS_STRONG_INHIBITOR_DOSE}")
-            elif effect == "inducer" and strength == "strong":
-                actions.append(f"Temsirolimus: avoid; if unavoidable consider {K.TEMSIROLIMUS_STRONG_INDUCER_DOSE}")
+            actions.extend(temsirolimus_interaction_text(effect, strength))
         if under_r12:
             actions.append(f"{med.ingredient} was started for the emergency (R12): keep it; check its effect on the mTORi")
         out.append(rec("R4", f"{med.ingredient} ({effect}) with {_mtori_words(ctx)}: interaction", urgency=urgency,
@@ -154,6 +163,35 @@ def r4(ctx: Context) -> list[Recommendation]:
 
 def _rank(u: Urgency) -> int:
     return (I, W, C).index(u)
+
+
+def temsirolimus_interaction_text(effect: str, strength: str) -> list[str]:
+    """Temsirolimus labelling [V mirror] (§4 R4): strong inhibitors and inducers, with the 'if unavoidable' doses."""
+    if effect == "inhibitor" and strength in ("strong", "contraindicated"):
+        return [f"Temsirolimus: avoid; if unavoidable consider {K.TEMSIROLIMUS_STRONG_INHIBITOR_DOSE} (about 1 week "
+                "after stopping the inhibitor before re-escalating)"]
+    if effect == "inducer" and strength == "strong":
+        return [f"Temsirolimus: avoid; if unavoidable consider {K.TEMSIROLIMUS_STRONG_INDUCER_DOSE}"]
+    return []
+
+
+def started_for_emergency(ctx: Context, med: Medication) -> bool:
+    """Started for an active emergency (§4 R12: such drugs are checked by R4): its start is on or after the
+    emergency's date; where the record does not date the emergency, the medication's own note names it."""
+    found = active_emergencies(ctx)
+    if not found or med.start is None:
+        return False
+    dates = [fact.date for _, fact in found if fact.date is not None]
+    if dates:
+        return med.start >= min(dates)
+    note = (med.note or "").lower()
+    return any(_emergency_phrase(key) in note for key, _ in found)
+
+
+def _emergency_phrase(key: str) -> str:
+    """The words a note uses for the emergency ("cord compression" for spinal cord compression)."""
+    words = EMERGENCY_WORDS.get(key, "oncological emergency").lower().split()
+    return " ".join(words[-2:])
 
 
 # ---------------------------------------------------------------- R5 pneumonitis

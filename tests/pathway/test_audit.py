@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date
 
 from pathway.decide import decide
-from pathway.facts import DraftOrder, Medication
+from pathway.facts import DraftOrder, Fact, LabResult, LabSeries, Medication, MtoriAgent
 from tests.vignette_facts import load_vignettes, vignette_to_facts
 
 TODAY = date(2026, 11, 22)
@@ -141,3 +141,75 @@ def test_a_liver_test_reported_only_as_normal_is_not_displayed_as_unknown():
     assert bilirubin.value is not None and "normal" in str(bilirubin.value)
     r7 = card(decide(facts("V46"), today=TODAY), "R7")  # AST recorded as '<= ULN' only
     assert "normal" in str(_facts_used(r7)["AST"].value)
+
+
+def _with(vid, *, active=None, labs=None, meds=()):
+    f = facts(vid)
+    if active is not None:
+        f.therapy = replace(f.therapy, active_mtori=Fact(active))
+    if labs is not None:
+        f.labs = {key: LabSeries((LabResult(value, unit, date(2026, 11, 15), reference_high=uln),))
+                  for key, (value, unit, uln) in labs.items()}
+    f.medications = tuple(f.medications) + tuple(meds)
+    return f
+
+
+def rules(decision, rule_id):
+    return [r for r in decision.recommendations if r.rule_id == rule_id]
+
+
+def test_severe_bilirubin_alone_says_avoid_fyarro_even_without_an_ast():
+    """§4 R7 label bands: above 1 x ULN the band is the bilirubin's ('with any AST'); a missing AST must not hide
+    'avoid' (severe) or claim the bilirubin is not in the record."""
+    f = _with("V45", active=MtoriAgent.NAB_SIROLIMUS, labs={"total_bilirubin": (6.0, "mg/dL", 1.2)})
+    (r7,) = rules(decide(f, today=TODAY), "R7")
+    assert r7.urgency.value == "critical" and "avoid" in all_text(r7)
+    assert "not in record" not in all_text(r7)
+
+
+def test_temsirolimus_with_mildly_raised_bilirubin_and_no_ast_gets_the_15_mg_level():
+    """§4 R7 (temsirolimus label): bilirubin >1-1.5 x ULN -> 15 mg/week whatever the AST."""
+    f = _with("V45", active=MtoriAgent.TEMSIROLIMUS, labs={"total_bilirubin": (1.56, "mg/dL", 1.2)})
+    (r7,) = rules(decide(f, today=TODAY), "R7")
+    assert r7.urgency.value == "warning" and "15 mg/week" in all_text(r7)
+    drafted = DraftOrder("MedicationRequest/t", "MedicationRequest", "medication", Medication("temsirolimus"))
+    signed = decide(_with("V45", labs={"total_bilirubin": (1.56, "mg/dL", 1.2)}), today=TODAY, hook="order-sign",
+                    draft_orders=(drafted,))
+    assert "15 mg/week" in all_text(next(r for r in signed.recommendations if r.rule_id == "R9"))
+    assert any(r.rule_id == "R7" for r in signed.recommendations)
+
+
+def test_no_liver_data_gap_when_the_bilirubin_alone_decides_the_fyarro_level():
+    """Data gaps list what changes the advice: at 1.3 x ULN the AST does not (mild band, 75 mg/m2)."""
+    d = decide(_with("V45", labs={"total_bilirubin": (1.56, "mg/dL", 1.2)}), today=TODAY)
+    assert not any("ULN" in g.field for g in d.data_gaps)
+    d = decide(_with("V45", labs={"total_bilirubin": (0.6, "mg/dL", 1.2)}), today=TODAY)
+    assert [g.field for g in d.data_gaps if "ULN" in g.field] == ["AST with ULN"]
+
+
+def test_fyarro_with_any_cyp3a4_inducer_is_a_warning():
+    """§3 S4 step 2 and §4 R4: 'A CYP3A4 inducer -> warning without a dose' (FYARRO), whatever its strength."""
+    (r4,) = rules(decide(_with("V45", meds=(Medication("carbamazepine"),)), today=TODAY), "R4")
+    assert r4.urgency.value == "warning" and "without a dose" in all_text(r4)
+
+
+def test_posaconazole_is_critical_with_sirolimus_but_a_strong_inhibitor_with_temsirolimus():
+    """§4 R4: the contraindication is the sirolimus labelling's; temsirolimus: 'avoid strong inhibitors; if
+    unavoidable, consider 12.5 mg/week'."""
+    on_sirolimus = _with("V38", meds=(Medication("posaconazole"),))
+    assert [r.urgency.value for r in rules(decide(on_sirolimus, today=TODAY), "R4")] == ["critical"]
+    on_temsirolimus = _with("V38", active=MtoriAgent.TEMSIROLIMUS, meds=(Medication("posaconazole"),))
+    (r4,) = rules(decide(on_temsirolimus, today=TODAY), "R4")
+    assert r4.urgency.value == "warning" and "12.5 mg/week" in all_text(r4)
+    drafted = DraftOrder("MedicationRequest/t", "MedicationRequest", "medication", Medication("temsirolimus"))
+    signed = decide(_with("V45", meds=(Medication("rifampin"),)), today=TODAY, hook="order-sign", draft_orders=(drafted,))
+    r4 = next(r for r in signed.recommendations if r.rule_id == "R4")
+    assert "50 mg/week" in all_text(r4) and "temsirolimus" in r4.summary
+
+
+def test_a_long_standing_inducer_is_not_called_started_for_the_emergency():
+    """§4 R12/R4: only drugs started for the emergency are 'started under R12' (V50: dexamethasone)."""
+    assert "started for the emergency" in all_text(rules(decide(facts("V50"), today=TODAY), "R4")[0])
+    f = _with("V50", meds=(Medication("phenytoin", start=date(2010, 3, 1), text="phenytoin 300 mg daily"),))
+    phenytoin = next(r for r in rules(decide(f, today=TODAY), "R4") if "phenytoin" in r.summary)
+    assert "started for the emergency" not in all_text(phenytoin)
