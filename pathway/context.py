@@ -61,6 +61,13 @@ class Context:
         return [(o, agent) for o in self.draft_orders if (agent := drafted_agent(o)) is not None]
 
     @property
+    def mtori_option_offered(self) -> bool:
+        """An mTORi among the options of S7 (sirolimus + exemestane, women) or S9: 'proposed' for R15."""
+        if "S9" in self.modifiers:
+            return True
+        return self.primary == "S7" and (self.female_or_unknown or "sex_vs_gynaecologic_site" in self.conflict_kinds)
+
+    @property
     def mtori_in_play(self) -> bool:
         """An mTORi active, ordered or proposed (R4, R7, R15)."""
         return self.active_mtori is not None or self.mtori_proposed

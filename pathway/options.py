@@ -149,11 +149,12 @@ def _r15_text(ctx: Context) -> str:
     if ctx.facts.status.pregnant.value:
         return ("PREGNANT: for discussion only - embryo-fetal toxicity (sirolimus/temsirolimus labels); specialist "
                 "(sarcoma MDT + obstetric) review before any start (R15)")
-    if ctx.facts.status.childbearing_potential.value is not False and ctx.female_or_unknown:
+    if ctx.facts.status.childbearing_potential.value is not False:  # yes or unknown, whatever the sex (§4 R15)
         when = "during treatment" if ctx.active_mtori is not None else "before starting"
-        return (f"confirm pregnancy status and counsel on contraception {when} (R15; durations after the "
-                "last dose not shown: unverified)")
+        what = "confirm pregnancy status and counsel on contraception" if ctx.female_or_unknown else "counsel on contraception"
+        return f"{what} {when} (R15; durations after the last dose not shown: unverified)"
     return ""
+
 
 
 def mtori_options(ctx: Context) -> tuple[Option, ...]:
@@ -239,7 +240,7 @@ def s7_options(ctx: Context, *, sex_pending: bool) -> tuple[Option, ...]:
                   "(P-SANF20).")
         if sex_pending:
             detail += " Pending resolution of the R13 sex/site conflict."
-        options.insert(4, Option("sirolimus + exemestane (women only)", detail, (EV["SANF20"],),
+        options.insert(4, Option("sirolimus + exemestane (women only)", _join(detail, _r15_text(ctx)), (EV["SANF20"],),
                                  received=received(ctx, {"exemestane"})))
     return tuple(options)
 
@@ -261,7 +262,8 @@ def s9_options(ctx: Context) -> tuple[Option, ...]:
     return (
         Option("clinical trial", "Case-report evidence only for every option; no ranking.", (EV["S9"],),
                order=proposed_order("trial_referral")),
-        Option("mTOR inhibitor", "The FYARRO label is not biomarker-restricted; TFE3-associated PEComa with a complete "
-               "response to everolimus (P-TFE3); AMPECT reported no TFE3-specific efficacy.", (EV["S9"], EV["AMPECT"])),
+        Option("mTOR inhibitor", _join("The FYARRO label is not biomarker-restricted; TFE3-associated PEComa with a "
+               "complete response to everolimus (P-TFE3); AMPECT reported no TFE3-specific efficacy.", _r15_text(ctx)),
+               (EV["S9"], EV["AMPECT"])),
         Option("VEGFR-TKI: apatinib", "2 case reports (S002).", (EV["S9"],)),
     )

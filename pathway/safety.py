@@ -198,7 +198,9 @@ def _emergency_phrase(key: str) -> str:
 
 def r5(ctx: Context) -> list[Recommendation]:
     c = ctx.facts.clinical
-    if ctx.active_mtori is None or not any(f.value for f in (c.new_cough, c.dyspnoea, c.hypoxia, c.new_infiltrates)):
+    documented = c.pneumonitis_grade.value is not None and c.pneumonitis_grade.value >= 1  # a graded pneumonitis
+    if ctx.active_mtori is None or not (documented or any(f.value for f in (c.new_cough, c.dyspnoea, c.hypoxia,
+                                                                             c.new_infiltrates))):
         return []
     grade = c.pneumonitis_grade.value
     critical = (grade is not None and grade >= 3) or c.hypoxia.value is True
@@ -245,15 +247,27 @@ def r6(ctx: Context) -> list[Recommendation]:
         findings.append(f"ANC {anc.value:g} x10^9/L < {K.TEMSIROLIMUS_HOLD_ANC:g} (temsirolimus hold)")
     if hb and hb.value is not None and (_grade(hb.value, K.HB_GRADE) or 0) >= 3:
         findings.append(f"anaemia grade 3 (Hb {hb.value:g} g/dL)")
+    temsirolimus = ctx.active_mtori is MtoriAgent.TEMSIROLIMUS
+    if temsirolimus:  # label: hold for "any grade >=3 AE", not only the blood counts
+        findings += [f"{name} grade {grade} (temsirolimus hold: any grade >=3 adverse event)"
+                     for name, grade in _reported_grades(ctx) if grade >= 3]
     if not findings:
         return []
     actions = {MtoriAgent.TEMSIROLIMUS: f"Temsirolimus: hold; {K.TEMSIROLIMUS_RESUME}",
                MtoriAgent.NAB_SIROLIMUS: "FYARRO: label Table 2 modification applies (numbers unverified); levels 100 -> 75 -> 56 -> 45 mg/m2",
                }.get(ctx.active_mtori, "No PEComa-specific rule: clinician review")
-    return [rec("R6", f"Myelosuppression on {_mtori_words(ctx)}: " + "; ".join(findings), urgency=W,
+    title = "Temsirolimus hold" if temsirolimus else f"Myelosuppression on {_mtori_words(ctx)}"
+    return [rec("R6", f"{title}: " + "; ".join(findings), urgency=W,
                 actions=(actions, "Repeat CBC"), orders=(proposed_order("cbc"),),
                 facts_used=(FactUse("platelets", ctx.lab_fact("platelets")), FactUse("ANC", ctx.lab_fact("anc")),
                             FactUse("Hb", ctx.lab_fact("haemoglobin"))))]
+
+
+def _reported_grades(ctx: Context) -> list[tuple[str, int]]:
+    """Adverse-event grades as reported in the record (stomatitis, pneumonitis, CTCAE toxicity grades)."""
+    c = ctx.facts.clinical
+    named = [("stomatitis", c.stomatitis_grade), ("pneumonitis", c.pneumonitis_grade)] + list(c.toxicity_grades.items())
+    return [(name.replace("_", " "), fact.value) for name, fact in named if isinstance(fact.value, int)]
 
 
 def r11(ctx: Context) -> list[Recommendation]:
@@ -374,7 +388,7 @@ def r12(ctx: Context) -> list[Recommendation]:
 
 def r15(ctx: Context) -> list[Recommendation]:
     s = ctx.facts.status
-    if not ctx.mtori_in_play:
+    if not (ctx.mtori_in_play or ctx.mtori_option_offered):
         return []
     out = []
     if s.pregnant.value:

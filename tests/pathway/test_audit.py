@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date
 
 from pathway.decide import decide
-from pathway.facts import DraftOrder, Fact, LabResult, LabSeries, Medication, MtoriAgent
+from pathway.facts import DraftOrder, Fact, LabResult, LabSeries, Medication, MtoriAgent, Sex
 from tests.vignette_facts import load_vignettes, vignette_to_facts
 
 TODAY = date(2026, 11, 22)
@@ -213,3 +213,40 @@ def test_a_long_standing_inducer_is_not_called_started_for_the_emergency():
     f = _with("V50", meds=(Medication("phenytoin", start=date(2010, 3, 1), text="phenytoin 300 mg daily"),))
     phenytoin = next(r for r in rules(decide(f, today=TODAY), "R4") if "phenytoin" in r.summary)
     assert "started for the emergency" not in all_text(phenytoin)
+
+
+def test_a_documented_pneumonitis_grade_alone_triggers_r5():
+    """§4 R5: pneumonitis on an mTORi; critical at grade >=3 - a graded pneumonitis in the record is enough."""
+    f = _with("V38")
+    f.clinical = replace(f.clinical, pneumonitis_grade=Fact(3))
+    (r5,) = rules(decide(f, today=TODAY), "R5")
+    assert r5.urgency.value == "critical"
+
+
+def test_temsirolimus_is_held_for_any_grade_3_adverse_event():
+    """§4 R6 (temsirolimus label): 'hold if ANC <1.0, platelets <75, or any grade >=3 AE'."""
+    f = _with("V38", active=MtoriAgent.TEMSIROLIMUS)
+    f.clinical = replace(f.clinical, stomatitis_grade=Fact(3))
+    (r6,) = rules(decide(f, today=TODAY), "R6")
+    assert r6.urgency.value == "warning" and "stomatitis grade 3" in r6.summary and "hold" in all_text(r6)
+    f.clinical = replace(f.clinical, stomatitis_grade=Fact(2))
+    assert not rules(decide(f, today=TODAY), "R6")
+
+
+def test_pregnancy_with_an_mtori_option_of_s7_or_s9_gets_r15():
+    """§4 R15 applies to every mTORi proposed: also sirolimus + exemestane (S7) and the S9 mTORi option."""
+    f = facts("V32")  # S7 after an mTORi
+    f.status = replace(f.status, pregnant=Fact(True))
+    d = decide(f, today=TODAY)
+    assert [r.urgency.value for r in rules(d, "R15")] == ["critical"]
+    exemestane = next(o for o in card(d, "S7").options if o.label.startswith("sirolimus + exemestane"))
+    assert "PREGNANT" in exemestane.detail
+
+
+def test_contraception_counselling_does_not_depend_on_sex_when_childbearing_potential_is_unknown():
+    """§4 R15: counselling text 'when childbearing_potential is yes or unknown' (no sex restriction)."""
+    f = facts("V45")
+    f.demographics = replace(f.demographics, sex=Fact(Sex.MALE))
+    f.status = replace(f.status, childbearing_potential=Fact(None))
+    s4 = card(decide(f, today=TODAY), "S4")
+    assert all("counsel on contraception" in o.detail for o in s4.options if o.order is not None)
