@@ -63,7 +63,7 @@ def _r0_vs_unresectable(ctx: Context) -> None:
         return
     ctx.conflict(
         "margin_r0_vs_unresectable", ("pathology.margins", "extent.resectable_primary"),
-        "an R0 resection is recorded but the primary is also recorded as unresectable",
+        "a resection with margin R0 is recorded but the primary is also recorded as unresectable",
         margins.sources + resectable.sources,
     )
 

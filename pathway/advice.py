@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pathway import knowledge as K
+from pathway.catalogue import RULES
 from pathway.catalogue import recommendation as rec
 from pathway.classify import BENIGN, MALIGNANT
 from pathway.context import Context
@@ -221,6 +222,9 @@ def setting_recommendations(ctx: Context, fired: set[str], sex_pending: bool) ->
     out: list[Recommendation] = []
     routine = not ctx.emergency
     p = ctx.primary
+    if p in ctx.pending:  # R13: the setting rests on a conflicting field - no advice that depends on it
+        out.append(pending_setting(ctx, p))
+        p, routine = None, False  # and no advanced-disease modifier cards (S9, S10) either
     if p == "S1":
         out.append(s1(ctx))
     elif p == "S2":
@@ -244,6 +248,12 @@ def setting_recommendations(ctx: Context, fired: set[str], sex_pending: bool) ->
     if "S11" in ctx.modifiers:
         out.append(s11(ctx, fired))
     return out
+
+
+def pending_setting(ctx: Context, setting: str) -> Recommendation:
+    return rec(setting, f"{setting} pending resolution of a data conflict (R13): advice withheld",
+               actions=(f"Resolve the conflict first (R13 card): {ctx.pending[setting]}",
+                        f"The {RULES[setting].title} advice depends on the conflicting field and is not shown until then"))
 
 
 __all__ = ["setting_recommendations", "mdt", "class_review", "ctx_surveillance_risk", "Urgency"]

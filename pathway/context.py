@@ -29,6 +29,8 @@ class Context:
     primary: str | None = None
     modifiers: list[str] = field(default_factory=list)
     conflict_kinds: set[str] = field(default_factory=set)
+    #: setting id -> the R13 conflict it depends on: its advice is "pending resolution" (§4 R13, C12)
+    pending: dict[str, str] = field(default_factory=dict)
     emergency: bool = False
 
     # ---------------------------------------------------------- disease

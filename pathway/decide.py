@@ -89,7 +89,7 @@ def conflicts(ctx: Context) -> list[Conflict]:
     if f.pathology.margins.known and f.extent.resectable_primary.value is False and f.extent.date_resection.known:
         found.append(Conflict("margin_r0_vs_unresectable", ("margins", "resectable_primary"),
                               "resected with a margin recorded but also 'unresectable'"))
-    future = [name for name, value in _dates(f) if value > ctx.today]
+    future = list(dict.fromkeys(name for name, value in _dates(f) if value > ctx.today))
     if future:
         found.append(Conflict("date_in_future", tuple(future), f"dates after today ({ctx.today.isoformat()}): {', '.join(future)}"))
     unique: dict[str, Conflict] = {}
@@ -98,12 +98,41 @@ def conflicts(ctx: Context) -> list[Conflict]:
     return list(unique.values())
 
 
+def pending_settings(found: list[Conflict]) -> dict[str, str]:
+    """§4 R13 (C12): the settings whose choice rests on a conflicting field, with the conflict. Their advice is
+    withheld ("pending resolution"); every other card still shows. Sex vs site and size discordance block the
+    classification instead (classify), not a setting."""
+    pending: dict[str, str] = {}
+    for c in found:
+        if c.kind == "localised_vs_metastatic":  # M decides S1-S3 (localised) vs S4/S6-S8 (metastatic)
+            blocked = ("S1", "S2", "S3", "S4", "S6", "S7", "S8")
+        elif c.kind == "margin_r0_vs_unresectable":  # resectability decides S1/S2 vs S3
+            blocked = ("S1", "S2", "S3")
+        elif c.kind == "date_in_future":  # extent dates: DFI (S6), time since resection (S2); therapy dates: lines
+            groups = {name.split(".")[0] for name in c.fields}
+            blocked = (("S2", "S6") if "extent" in groups else ()) + (("S3", "S4", "S7", "S8") if "therapy" in groups else ())
+        else:
+            blocked = ()
+        for setting in blocked:
+            pending.setdefault(setting, c.description)
+    return pending
+
+
 def _dates(f: PatientFacts):
-    for group in (f.extent, f.therapy):
+    """(group.field, date) of every recorded date that cannot lie ahead: extent, therapy, latest lab results."""
+    for prefix, group in (("extent", f.extent), ("therapy", f.therapy)):
         for field in dc_fields(group):
             value = getattr(group, field.name)
             if isinstance(value, Fact) and isinstance(value.value, date) and field.name != "planned_surgery_date":
-                yield field.name, value.value
+                yield f"{prefix}.{field.name}", value.value
+    for line in f.therapy.lines:
+        for when in (line.start, line.stop):
+            if when is not None:
+                yield "therapy.lines", when
+    for key, series in f.labs.items():
+        latest = series.latest
+        if latest is not None and latest.date is not None:
+            yield f"labs.{key}", latest.date
 
 
 def r13(ctx: Context, found: list[Conflict]) -> list[Recommendation]:
@@ -124,7 +153,7 @@ def r13(ctx: Context, found: list[Conflict]) -> list[Recommendation]:
 def _recorded(f: PatientFacts, name: str) -> Fact | None:
     """The fact recorded under a conflict's field name (e.g. "sex", "size_imaging_cm", "M"), or None."""
     for group in (f.demographics, f.site, f.pathology, f.extent, f.therapy, f.diagnosis):
-        value = getattr(group, name.lower(), None)
+        value = getattr(group, name.split(".")[-1].lower(), None)  # "extent.m" or "M"
         if isinstance(value, Fact):
             return value
     return None
@@ -144,6 +173,7 @@ def in_scope(ctx: Context) -> Decision:
     ctx.emergency = bool(safety.active_emergencies(ctx))
     ctx.primary = primary_setting(ctx)
     ctx.modifiers = modifiers(ctx)
+    ctx.pending = pending_settings(found)
 
     # R12 on patient-view only (spec §4.0 hooks); R13 on every hook.
     alerts: list[Recommendation] = ([] if ctx.on_order_hook else safety.r12(ctx)) + r13(ctx, found)

@@ -32,6 +32,8 @@ def proportional_dose(ctx: Context, trough: float) -> str:
     t = ctx.facts.therapy
     lab = ctx.lab("sirolimus_trough")
     change = t.date_last_dose_change.value
+    if lab.date is not None and lab.date > ctx.today:  # R13 date conflict: the formula rests on the sample date
+        return "formula not shown: the trough sample is dated after today (R13 data conflict): pending resolution"
     if ctx.facts.trough.pre_dose is not True:
         return "formula not shown: confirm a true pre-dose trough first"
     if change is None or lab.date is None or days_between(change, lab.date) < K.STEADY_STATE_DAYS:

@@ -250,3 +250,31 @@ def test_contraception_counselling_does_not_depend_on_sex_when_childbearing_pote
     f.status = replace(f.status, childbearing_potential=Fact(None))
     s4 = card(decide(f, today=TODAY), "S4")
     assert all("counsel on contraception" in o.detail for o in s4.options if o.order is not None)
+
+
+def test_a_conflict_withholds_the_advice_that_rests_on_the_conflicting_field():
+    """§4 R13 (C12): 'Only the outputs that depend on a conflicting field are blocked (shown as pending
+    resolution)'; every other card still shows."""
+    f = facts("V45")  # metastatic, mTORi-naive (S4)
+    f.extent = replace(f.extent, m=Fact("M0"))  # ... but staged M0
+    d = decide(f, today=TODAY)
+    assert "R13" in d.rule_ids() and "MDT" in d.rule_ids()
+    s4 = card(d, "S4")
+    assert "pending resolution" in s4.summary and not s4.options and not s4.orders
+    f = facts("V45")
+    f.extent = replace(f.extent, date_first_metastasis=Fact(date(2027, 1, 5)))
+    d = decide(f, today=TODAY)  # lung-only: the lung-metastasectomy rule (S6) rests on the DFI from that date
+    assert any("date_first_metastasis" in r.summary for r in rules(d, "R13"))
+    s6 = card(d, "S6")
+    assert "pending resolution" in s6.summary and "DFI" not in " ".join(s6.actions[1:])
+    assert "S5" in d.rule_ids()  # surveillance does not rest on it: still shown
+
+
+def test_a_trough_dated_after_today_gives_no_dose_formula():
+    """§4 R13 'dates after today' and R1: no formula from a sample whose date is in conflict."""
+    f = facts("V49")  # oral sirolimus, trough above target, formula shown
+    (trough,) = f.labs["sirolimus_trough"].results
+    f.labs = {**f.labs, "sirolimus_trough": LabSeries((replace(trough, date=date(2027, 2, 1)),))}
+    d = decide(f, today=TODAY)
+    assert any("labs.sirolimus_trough" in r.summary for r in rules(d, "R13"))
+    assert "formula not shown" in all_text(card(d, "R1")) and "-> " not in " ".join(card(d, "R1").actions)
