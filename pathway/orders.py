@@ -30,8 +30,9 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
     ref = order.reference
     if order.live_vaccine and ctx.active_mtori is not None:
         return [live_vaccine_alert(ctx, ref, order.text or "live vaccine")]
-    if order.category == "surgery":
-        return [surgery_alert(ctx, order.text or "procedure order", about_order=ref)] if ctx.active_mtori else []
+    if order.category == "surgery":  # §4.0 R8 hooks: patient-view and order-sign of the procedure
+        signing = ctx.hook == "order-sign" and ctx.active_mtori is not None
+        return [surgery_alert(ctx, order.text or "procedure order", about_order=ref)] if signing else []
     med = order.medication
     if med is None:
         return []
@@ -46,15 +47,22 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
         out.append(rec("S7", "Pazopanib without prior chemotherapy: off-label (FDA STS label requires prior chemotherapy)",
                        about_order=ref, caveats=("Off-label after an mTOR inhibitor alone (S004)",
                                                  "Antiangiogenic ORR 8.3%, mPFS 5.4 months (P-SANF19)")))
-    mtori_active = ctx.active_mtori is not None or bool([o for o, _ in ctx.drafted_mtori if o is not order])
-    if name in K.INTERACTIONS and mtori_active:
+    agents = {ctx.active_mtori} | {a for o, a in ctx.drafted_mtori if o is not order}
+    agents.discard(None)
+    if name in K.INTERACTIONS and agents:
         effect, strength, source = K.INTERACTIONS[name]
-        urgency = C if strength == "contraindicated" else W if strength in ("strong", "unverified") else I
+        urgency = interaction_urgency(strength, bool(agents & set(SIROLIMUS_AGENTS)))
+        if strength == "unverified" or (MtoriAgent.NAB_SIROLIMUS in agents and effect == "inducer"):
+            urgency = max(urgency, W, key=_rank)
         actions = [f"{name}: CYP3A4 {effect} ({strength}; {source})"]
-        if ctx.active_mtori is MtoriAgent.ORAL_SIROLIMUS:
+        if MtoriAgent.ORAL_SIROLIMUS in agents:
             actions.append("Oral sirolimus: consider a trough check after starting or stopping it")
-        if ctx.active_mtori is MtoriAgent.NAB_SIROLIMUS and effect == "inhibitor" and strength in ("strong", "contraindicated"):
+        if MtoriAgent.NAB_SIROLIMUS in agents and effect == "inhibitor" and strength in ("strong", "contraindicated"):
             actions.append(f"FYARRO: reduce to {K.FYARRO_STRONG_INHIBITOR_MG_M2} mg/m2 if unavoidable (label §2.3; full wording unverified)")
+        if MtoriAgent.NAB_SIROLIMUS in agents and effect == "inducer":
+            actions.append("FYARRO with a CYP3A4 inducer: warning without a dose (label §7 unverified)")
+        if MtoriAgent.TEMSIROLIMUS in agents:
+            actions.extend(temsirolimus_interaction_text(effect, strength))
         out.append(rec("R4", f"{name} ({effect}, {strength}) with {_mtori_words(ctx)}", urgency=urgency,
                        about_order=ref, actions=tuple(actions)))
     if name in K.ACE_INHIBITORS and ctx.active_mtori in (MtoriAgent.ORAL_SIROLIMUS, MtoriAgent.NAB_SIROLIMUS):

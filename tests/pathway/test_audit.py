@@ -278,3 +278,24 @@ def test_a_trough_dated_after_today_gives_no_dose_formula():
     d = decide(f, today=TODAY)
     assert any("labs.sirolimus_trough" in r.summary for r in rules(d, "R13"))
     assert "formula not shown" in all_text(card(d, "R1")) and "-> " not in " ".join(card(d, "R1").actions)
+
+
+def test_surgery_order_alert_is_for_order_sign_only():
+    """§4.0 R8 hooks: patient-view and order-sign of the procedure (not order-select)."""
+    f = _with("V38")  # on oral sirolimus
+    surgery = DraftOrder("ServiceRequest/op", "ServiceRequest", "surgery", text="metastasectomy")
+    assert "R8" in decide(f, today=TODAY, hook="order-sign", draft_orders=(surgery,)).rule_ids()
+    assert "R8" not in decide(f, today=TODAY, hook="order-select", draft_orders=(surgery,)).rule_ids()
+
+
+def test_an_interacting_drug_ordered_on_temsirolimus_or_fyarro_follows_the_r4_table():
+    """§4 R4 on order hooks: posaconazole is a strong inhibitor (warning, 12.5 mg/week) with temsirolimus;
+    carbamazepine with FYARRO is a warning without a dose."""
+    posaconazole = DraftOrder("MedicationRequest/p", "MedicationRequest", "medication", Medication("posaconazole"))
+    d = decide(_with("V38", active=MtoriAgent.TEMSIROLIMUS), today=TODAY, hook="order-select", draft_orders=(posaconazole,))
+    r4 = next(r for r in d.recommendations if r.rule_id == "R4")
+    assert r4.urgency.value == "warning" and "12.5 mg/week" in all_text(r4)
+    carbamazepine = DraftOrder("MedicationRequest/c", "MedicationRequest", "medication", Medication("carbamazepine"))
+    d = decide(_with("V38", active=MtoriAgent.NAB_SIROLIMUS), today=TODAY, hook="order-sign", draft_orders=(carbamazepine,))
+    r4 = next(r for r in d.recommendations if r.rule_id == "R4")
+    assert r4.urgency.value == "warning" and "without a dose" in all_text(r4)
