@@ -190,6 +190,11 @@ def schoolmeester(inputs: Inputs) -> SchemeResult:
 
 # ---------------------------------------------------------------- Bleeker and Garzon (display only)
 
+def _same_side(a: float | None, b: float | None, cut: float) -> bool:
+    """Both values known and strictly on the same side of ``cut``."""
+    return a is not None and b is not None and ((a > cut and b > cut) or (a < cut and b < cut))
+
+
 def bleeker_features(size_cm: float | None, mitoses: float | None, *, size_reason: str | None,
                      mitoses_reason: str | None, size_conflict: str | None) -> dict:
     """{known_count, unknown[]}: features present for certain; unknown ones with the reason (§2.2, C17)."""
@@ -347,8 +352,11 @@ def classify(facts: PatientFacts, *, sex_site_conflict: bool, size_fraction: flo
         primary = by_name[primary_scheme]
 
     mitoses_reason = ("only per 10 HPF reported" if "mitoses_per_10hpf" in flags else "not reported")
-    bleeker = bleeker_features(size_used if not conflict else None, x.mitoses_per_50hpf,
-                               size_reason="not reported", mitoses_reason=mitoses_reason, size_conflict=conflict)
+    # A size conflict leaves Bleeker's size feature unknown only when the two sizes fall on different sides of 5 cm
+    agreed = conflict and _same_side(size_used, image_size, K.BLEEKER_SIZE_CM)
+    bleeker = bleeker_features(size_used if not conflict or agreed else None, x.mitoses_per_50hpf,
+                               size_reason="not reported", mitoses_reason=mitoses_reason,
+                               size_conflict=None if agreed else conflict)
     uterine = gyn and "uter" in str(facts.site.primary_site.value or "").lower()
     unknown = tuple(dict.fromkeys(w for r in results if not r.display_only or r.scheme == FOLPE for w in r.features_unknown))
     return Classification(

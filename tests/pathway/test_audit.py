@@ -299,3 +299,13 @@ def test_an_interacting_drug_ordered_on_temsirolimus_or_fyarro_follows_the_r4_ta
     d = decide(_with("V38", active=MtoriAgent.NAB_SIROLIMUS), today=TODAY, hook="order-sign", draft_orders=(carbamazepine,))
     r4 = next(r for r in d.recommendations if r.rule_id == "R4")
     assert r4.urgency.value == "warning" and "without a dose" in all_text(r4)
+
+
+def test_bleeker_size_feature_is_known_when_both_discordant_sizes_exceed_5_cm():
+    """§2.2 (C17) Bleeker display: pathology 6.0 cm vs imaging 8.0 cm (an R13 size conflict) are both >5 cm."""
+    f = facts("V43")  # pathology vs imaging size discordance
+    f.pathology = replace(f.pathology, size_pathology_cm=Fact(6.0), size_imaging_cm=Fact(8.0))
+    bleeker = decide(f, today=TODAY).assessment.bleeker
+    assert not any(u.startswith("size") for u in bleeker["unknown"])
+    f.pathology = replace(f.pathology, size_pathology_cm=Fact(4.0), size_imaging_cm=Fact(8.0))
+    assert any("R13 size conflict" in u for u in decide(f, today=TODAY).assessment.bleeker["unknown"])
