@@ -115,8 +115,15 @@ def first_line_mtori(ctx: Context, rule_id: str) -> Recommendation:
                   FactUse("total bilirubin", ctx.lab_fact("total_bilirubin")), FactUse("AST", ctx.lab_fact("ast")))
     if ctx.active_mtori is not None:
         return _on_first_line_mtori(ctx, rule_id, words, actions, caveats, facts_used)
-    return rec(rule_id, f"{words} PEComa, mTOR-inhibitor-naive: an mTOR inhibitor is first-line systemic therapy",
-               options=mtori_options(ctx), actions=tuple(actions),
+    prior = [line for line in ctx.facts.therapy.lines if set(line.agents) & K.MTORI_AGENT_NAMES]
+    if prior or ctx.facts.therapy.prior_mtori.value:  # stopped without progression (else S7): not "naive"
+        why = ", ".join(dict.fromkeys(line.reason_stopped or "reason not recorded" for line in prior)) or "reason not recorded"
+        summary = f"{words} PEComa, prior mTOR inhibitor stopped without progression ({why}): mTOR inhibitor options"
+        caveats.insert(0, f"A prior mTOR inhibitor was stopped ({why}), not for progression: re-challenge is an MDT "
+                          "decision (the spec's S4 is written for mTORi-naive disease)")
+    else:
+        summary = f"{words} PEComa, mTOR-inhibitor-naive: an mTOR inhibitor is first-line systemic therapy"
+    return rec(rule_id, summary, options=mtori_options(ctx), actions=tuple(actions),
                caveats=tuple(caveats) + (f"FYARRO dosing path: {dose.path}",),
                orders=() if pregnant else (proposed_order("ct_chest"),), facts_used=facts_used)
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date
 
 from pathway.decide import decide
-from pathway.facts import DraftOrder, Fact, LabResult, LabSeries, Medication, MtoriAgent, Sex
+from pathway.facts import DraftOrder, Fact, LabResult, LabSeries, Medication, MtoriAgent, Sex, TherapyLine
 from tests.vignette_facts import load_vignettes, vignette_to_facts
 
 TODAY = date(2026, 11, 22)
@@ -309,3 +309,14 @@ def test_bleeker_size_feature_is_known_when_both_discordant_sizes_exceed_5_cm():
     assert not any(u.startswith("size") for u in bleeker["unknown"])
     f.pathology = replace(f.pathology, size_pathology_cm=Fact(4.0), size_imaging_cm=Fact(8.0))
     assert any("R13 size conflict" in u for u in decide(f, today=TODAY).assessment.bleeker["unknown"])
+
+
+def test_a_patient_whose_mtori_was_stopped_for_toxicity_is_not_called_mtori_naive():
+    """§3 S4 is 'M1, mTORi-naive'; after an mTORi stopped for toxicity (not progression: not S7) the card must not
+    claim naivety and names re-challenge as an MDT decision."""
+    f = facts("V45")
+    f.therapy = replace(f.therapy, prior_mtori=Fact(True), lines=(TherapyLine(agents=("sirolimus",), start=date(2025, 1, 10),
+                                                                              stop=date(2025, 4, 1), reason_stopped="toxicity"),))
+    s4 = card(decide(f, today=TODAY), "S4")
+    assert "naive" not in s4.summary and "toxicity" in s4.summary
+    assert any("MDT" in c for c in s4.caveats)
