@@ -23,6 +23,8 @@ GARZON_MITOSES_PER_50HPF = 5  # ">=5/50 HPF" (S002 [SEED]); display only
 
 # ------------------------------------------------------------------ staging (§2.5, §2.6; S004 [SEED])
 AJCC_T_TRUNK_RETRO_CM = (5.0, 10.0, 15.0)  # T1 <=5; T2 >5-<=10; T3 >10-<=15; T4 >15
+AJCC_T_HEAD_NECK_CM = (2.0, 4.0)  # T1 <=2; T2 >2-<=4; T3 >4; T4 = invasion of adjoining structures (not from size)
+# Abdominal and thoracic visceral organs: T by organ confinement and multifocality, never by size (§2.5)
 FNCLCC_MITOTIC_SCORE_PER_10HPF = ((20, 3), (10, 2), (0, 1))  # >=20 -> 3; 10-19 -> 2; 0-9 -> 1
 FNCLCC_NECROSIS_HALF_PERCENT = 50  # 0 none; 1 <50%; 2 >=50%
 FNCLCC_GRADE_BY_SCORE = ((6, 3), (4, 2), (2, 1))  # 6-8 G3; 4-5 G2; 2-3 G1

@@ -62,9 +62,16 @@ def n_category(facts: PatientFacts) -> str:
     return "N1" if facts.extent.n.value == "N1" else "N0"  # N0 includes unknown nodal status (AJCC)
 
 
-def t_category(size_cm: float | None, documented: str | None) -> str | None:
-    if size_cm is None:
+def t_category(size_cm: float | None, documented: str | None, site: AjccSiteGroup) -> str | None:
+    """AJCC 8th T by the site's own table (§2.5): size for trunk/extremity/retroperitoneum and head and neck (its T4
+    is invasion, only as documented); organ confinement for visceral sites, so only a documented T there."""
+    if size_cm is None or site not in (*STAGE_GROUP_SITES, AjccSiteGroup.HEAD_NECK):
         return documented
+    if site is AjccSiteGroup.HEAD_NECK:
+        if documented and documented.upper().startswith("T4"):
+            return documented
+        t1, t2 = K.AJCC_T_HEAD_NECK_CM
+        return "T1" if size_cm <= t1 else "T2" if size_cm <= t2 else "T3"
     t1, t2, t3 = K.AJCC_T_TRUNK_RETRO_CM
     return "T1" if size_cm <= t1 else "T2" if size_cm <= t2 else "T3" if size_cm <= t3 else "T4"
 
@@ -113,11 +120,12 @@ def stage(facts: PatientFacts, klass: Classification) -> tuple[Stage, list[str]]
                  "imaging size": facts.pathology.size_imaging_cm.value}
     results: dict[str, set[tuple[str, str]]] = {}
     for size_label, size in sizes.items():
-        t = t_category(size, documented_t)
         for site in sites:
+            t = t_category(size, documented_t, site)
             for m in ms:
                 results.setdefault(stage_group(site, t, n, m, grade.grade), set()).add((size_label, site.value))
-    t_used = t_category(klass.size_used, documented_t)
+    t_by_site = {t_category(klass.size_used, documented_t, site) for site in sites}
+    t_used = t_by_site.pop() if len(t_by_site) == 1 else None  # shown only when every candidate site agrees
     m_text = ms[0] if len(ms) == 1 else "M0 or M1"
     gaps = []
     if len(results) > 1 and all(g.startswith("not_applicable") for g in results):
@@ -126,7 +134,8 @@ def stage(facts: PatientFacts, klass: Classification) -> tuple[Stage, list[str]]
     if len(results) == 1:
         (group,) = results
         # would the grade change it? (GX vs G2-G3)
-        if grade.grade is None and any(stage_group(s, t_used, n, m, 3) != group for s in sites for m in ms):
+        if grade.grade is None and any(stage_group(s, t_category(klass.size_used, documented_t, s), n, m, 3) != group
+                                       for s in sites for m in ms):
             gaps.append("FNCLCC grade")
         return Stage(group, t=t_used, m=m_text, **common), gaps
     if klass.size_conflict and len(sites) == 1 and len(ms) == 1:

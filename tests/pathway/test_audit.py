@@ -320,3 +320,18 @@ def test_a_patient_whose_mtori_was_stopped_for_toxicity_is_not_called_mtori_naiv
     s4 = card(decide(f, today=TODAY), "S4")
     assert "naive" not in s4.summary and "toxicity" in s4.summary
     assert any("MDT" in c for c in s4.caveats)
+
+
+def test_the_t_category_follows_the_site_table():
+    """§2.5: head and neck T1 <=2, T2 >2-<=4, T3 >4 cm; visceral organs are staged by confinement, never by size."""
+    from pathway.facts import AjccSiteGroup
+
+    f = facts("V45")  # M1: staged whatever the class
+    f.site = replace(f.site, ajcc_site_group=Fact(AjccSiteGroup.HEAD_NECK))
+    f.pathology = replace(f.pathology, size_pathology_cm=Fact(3.0))
+    stage = decide(f, today=TODAY).assessment.stage
+    assert stage.t == "T2" and stage.stage.startswith("not_applicable")
+    f.site = replace(f.site, ajcc_site_group=Fact(AjccSiteGroup.ABDOMINAL_THORACIC_VISCERAL))
+    assert decide(f, today=TODAY).assessment.stage.t is None  # no organ-confinement data: no T
+    f.site = replace(f.site, ajcc_site_group=Fact(AjccSiteGroup.RETROPERITONEUM))
+    assert decide(f, today=TODAY).assessment.stage.t == "T1"
