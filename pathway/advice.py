@@ -146,11 +146,21 @@ def s4b(ctx: Context) -> Recommendation:
                            FactUse("mTORi contraindication", ctx.facts.therapy.mtori_contraindication)))
 
 
+def _intra_abdominal(ctx: Context) -> bool:
+    """Retroperitoneal or intra-abdominal primary (S5, P-MEMO): the AJCC group, or every candidate group when it is
+    ambiguous (e.g. kidney), is retroperitoneum or a visceral organ that is not thoracic."""
+    site = ctx.facts.site
+    groups = (site.ajcc_site_group.value,) if site.ajcc_site_group.value else site.ajcc_site_group_candidates
+    thoracic = any(word in str(site.primary_site.value or "").lower() for word in K.THORACIC_SITE_WORDS)
+    abdominal = (AjccSiteGroup.RETROPERITONEUM, AjccSiteGroup.ABDOMINAL_THORACIC_VISCERAL)
+    return bool(groups) and all(g in abdominal for g in groups) and not (
+        thoracic and AjccSiteGroup.RETROPERITONEUM not in groups)
+
+
 def s5(ctx: Context, pending: bool) -> Recommendation:
     risk = ctx_surveillance_risk(ctx)
     actions = [f"{risk.capitalize()}-risk schedule: {K.SURVEILLANCE[risk]}"]
-    site = ctx.facts.site.ajcc_site_group.value
-    if site in (AjccSiteGroup.RETROPERITONEUM, AjccSiteGroup.ABDOMINAL_THORACIC_VISCERAL):
+    if _intra_abdominal(ctx):
         actions.append(K.SURVEILLANCE["abdominal"])
     actions += [K.SURVEILLANCE["nccn"], "All PEComas, including benign: long-term follow-up (late recurrences, S000/S001)"]
     caveats = []

@@ -39,6 +39,9 @@ SIROLIMUS_PHASE1_MTD_MG = 6.0  # "maximum tolerated dose of 6mg" (S003 [SEED])
 SIROLIMUS_DOSE_STEP_MG = 0.5  # rounded down to a 0.5 mg step [DESIGN, C3]
 
 # ------------------------------------------------------------------ surveillance (S5: S000, S001 quoting ESMO; P-ESMO [V])
+#: Primary-site words that make an AJCC "abdominal and thoracic visceral" primary thoracic, i.e. not intra-abdominal
+#: (S5: the CE-CT abdomen/pelvis advice is for retroperitoneal or intra-abdominal primaries, P-MEMO).
+THORACIC_SITE_WORDS = ("lung", "pulmon", "pleura", "mediastin", "thora", "heart", "cardiac", "pericard", "bronch", "trache")
 SURVEILLANCE = {
     "high": ("every 3-4 months for years 1-3 (the guideline says 'first 2-3 years'; upper bound encoded), "
              "every 6 months to year 5, then annually; CT chest preferred over X-ray; MRI of the primary site"),

@@ -335,3 +335,19 @@ def test_the_t_category_follows_the_site_table():
     assert decide(f, today=TODAY).assessment.stage.t is None  # no organ-confinement data: no T
     f.site = replace(f.site, ajcc_site_group=Fact(AjccSiteGroup.RETROPERITONEUM))
     assert decide(f, today=TODAY).assessment.stage.t == "T1"
+
+
+def test_abdominal_ct_follow_up_is_for_retroperitoneal_or_intra_abdominal_primaries():
+    """§3 S5 (P-MEMO): CE-CT abdomen and pelvis for a retroperitoneal or intra-abdominal primary - not for a lung
+    primary, and also for a kidney primary whose AJCC group is still undecided."""
+    from pathway.facts import AjccSiteGroup
+
+    def abdominal_ct(site, group, candidates=()):
+        f = facts("V19")  # resected: S2 + S5
+        f.site = replace(f.site, primary_site=Fact(site), ajcc_site_group=Fact(group), ajcc_site_group_candidates=candidates)
+        return any("abdomen and pelvis" in a for a in card(decide(f, today=TODAY), "S5").actions)
+
+    assert abdominal_ct("retroperitoneum", AjccSiteGroup.RETROPERITONEUM)
+    assert not abdominal_ct("lung", AjccSiteGroup.ABDOMINAL_THORACIC_VISCERAL)
+    assert abdominal_ct("kidney", None, (AjccSiteGroup.RETROPERITONEUM, AjccSiteGroup.ABDOMINAL_THORACIC_VISCERAL))
+    assert not abdominal_ct("thigh", AjccSiteGroup.TRUNK_EXTREMITY)
