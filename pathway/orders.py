@@ -13,8 +13,8 @@ from pathway.facts import DraftOrder, MtoriAgent
 from pathway.options import (fyarro_dose, fyarro_dosage_text, hepatic, interacting, missing_liver_tests, mtori_options,
                              s4b_options)
 from pathway.orderables import proposed_order
-from pathway.safety import (MTORI_WORDS, SIROLIMUS_AGENTS, _mtori_words, _rank, ace_alert, interaction_urgency,
-                            live_vaccine_alert, surgery_alert, temsirolimus_interaction_text)
+from pathway.safety import (MTORI_WORDS, _mtori_words, _rank, ace_alert, interaction_advice, live_vaccine_alert,
+                            surgery_alert)
 
 I, W, C = Urgency.INFO, Urgency.WARNING, Urgency.CRITICAL
 
@@ -51,18 +51,15 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
     agents.discard(None)
     if name in K.INTERACTIONS and agents:
         effect, strength, source = K.INTERACTIONS[name]
-        urgency = interaction_urgency(strength, bool(agents & set(SIROLIMUS_AGENTS)))
-        if strength == "unverified" or (MtoriAgent.NAB_SIROLIMUS in agents and effect == "inducer"):
+        urgency, advice = interaction_advice(agents, effect, strength)
+        if strength == "unverified":
             urgency = max(urgency, W, key=_rank)
         actions = [f"{name}: CYP3A4 {effect} ({strength}; {source})"]
         if MtoriAgent.ORAL_SIROLIMUS in agents:
             actions.append("Oral sirolimus: consider a trough check after starting or stopping it")
         if MtoriAgent.NAB_SIROLIMUS in agents and effect == "inhibitor" and strength in ("strong", "contraindicated"):
             actions.append(f"FYARRO: reduce to {K.FYARRO_STRONG_INHIBITOR_MG_M2} mg/m2 if unavoidable (label §2.3; full wording unverified)")
-        if MtoriAgent.NAB_SIROLIMUS in agents and effect == "inducer":
-            actions.append("FYARRO with a CYP3A4 inducer: warning without a dose (label §7 unverified)")
-        if MtoriAgent.TEMSIROLIMUS in agents:
-            actions.extend(temsirolimus_interaction_text(effect, strength))
+        actions += advice
         out.append(rec("R4", f"{name} ({effect}, {strength}) with {_mtori_words(ctx)}", urgency=urgency,
                        about_order=ref, actions=tuple(actions)))
     if name in K.ACE_INHIBITORS and ctx.active_mtori in (MtoriAgent.ORAL_SIROLIMUS, MtoriAgent.NAB_SIROLIMUS):
@@ -119,15 +116,9 @@ def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Rec
     for med, (effect, strength, source) in interacting(ctx.active_meds()):
         if level_card and effect == "inhibitor" and strength == "strong":
             continue  # already in the FYARRO dose-level card above; a contraindicated one still gets its critical card
-        urgency = interaction_urgency(strength, agent in SIROLIMUS_AGENTS)
-        actions = [f"{med.ingredient}: {source}"]
-        if agent is MtoriAgent.NAB_SIROLIMUS and effect == "inducer":
-            urgency = max(urgency, W, key=_rank)
-            actions.append("FYARRO with a CYP3A4 inducer: warning without a dose (label §7 unverified)")
-        if agent is MtoriAgent.TEMSIROLIMUS:
-            actions.extend(temsirolimus_interaction_text(effect, strength))
+        urgency, advice = interaction_advice({agent}, effect, strength)
         out.append(rec("R4", f"{med.ingredient} ({effect}, {strength}) with the drafted {MTORI_WORDS[agent]}",
-                       urgency=urgency, about_order=ref, actions=tuple(actions)))
+                       urgency=urgency, about_order=ref, actions=(f"{med.ingredient}: {source}", *advice)))
     if ctx.facts.status.pregnant.value:
         out.append(rec("R15", "mTOR inhibitor ordered during pregnancy: embryo-fetal toxicity", urgency=C,
                        about_order=ref, actions=("Specialist review (sarcoma MDT + obstetric) before any start",)))

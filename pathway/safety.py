@@ -118,39 +118,40 @@ def r3(ctx: Context) -> list[Recommendation]:
 SIROLIMUS_AGENTS = (MtoriAgent.ORAL_SIROLIMUS, MtoriAgent.NAB_SIROLIMUS)
 
 
-def interaction_urgency(strength: str, sirolimus: bool) -> Urgency:
-    """§4.0 R4: critical for a combination labelled contraindicated (posaconazole/voriconazole: the *sirolimus*
-    labelling), warning for a strong modulator (with temsirolimus/everolimus they are strong inhibitors), info else."""
-    if strength == "contraindicated":
-        return C if sirolimus else W
-    return W if strength == "strong" else I
+def interaction_advice(agents: set[MtoriAgent], effect: str, strength: str) -> tuple[Urgency, list[str]]:
+    """§4.0/§4 R4 for the mTOR inhibitors in play (active, drafted or proposed), on every hook: critical for a
+    combination labelled contraindicated (posaconazole/voriconazole: the *sirolimus* labelling; a strong inhibitor
+    for temsirolimus/everolimus), warning for a strong modulator and for FYARRO with any inducer ('warning without
+    a dose', §3 S4 step 2), info else; plus the agent-specific advice."""
+    sirolimus = bool(agents & set(SIROLIMUS_AGENTS))
+    urgency = C if strength == "contraindicated" and sirolimus else W if strength in ("contraindicated", "strong") else I
+    actions = []
+    if strength == "contraindicated" and not sirolimus:
+        actions.append("Contraindicated with sirolimus; with the mTOR inhibitor in use a strong inhibitor: avoid")
+    if MtoriAgent.NAB_SIROLIMUS in agents and effect == "inducer":
+        urgency = max(urgency, W, key=_rank)
+        actions.append("FYARRO with a CYP3A4 inducer: warning without a dose (label §7 unverified)")
+    if MtoriAgent.TEMSIROLIMUS in agents:
+        actions.extend(temsirolimus_interaction_text(effect, strength))
+    return urgency, actions
 
 
 def r4(ctx: Context) -> list[Recommendation]:
     if not ctx.mtori_in_play:
         return []
     out = []
-    fyarro = ctx.mtori_proposed or ctx.active_mtori is MtoriAgent.NAB_SIROLIMUS
-    sirolimus = ctx.mtori_proposed or ctx.active_mtori in SIROLIMUS_AGENTS  # the S3/S4 options include sirolimus
+    agents = set(MtoriAgent) if ctx.mtori_proposed else {ctx.active_mtori}  # S3/S4 options: every mTORi
     for med, (effect, strength, source) in interacting(ctx.active_meds()):
         under_r12 = effect == "inducer" and started_for_emergency(ctx, med)
-        urgency = interaction_urgency(strength, sirolimus)
-        if under_r12 or (strength == "unverified" and ctx.emergency) or (fyarro and effect == "inducer"):
-            urgency = max(urgency, W, key=_rank)  # inducer under R12; FYARRO with any inducer: warning (§3 S4 step 2)
+        urgency, advice = interaction_advice(agents, effect, strength)
+        if under_r12 or (strength == "unverified" and ctx.emergency):
+            urgency = max(urgency, W, key=_rank)  # an inducer started under R12 (strength unverified: dexamethasone)
         actions = [f"{med.ingredient}: CYP3A4 {effect} ({strength}; {source})"]
-        if strength == "contraindicated" and not sirolimus:
-            actions.append(f"Contraindicated with sirolimus; with {_mtori_words(ctx)} a strong inhibitor: avoid")
         if ctx.active_mtori is MtoriAgent.ORAL_SIROLIMUS:
             actions.append("Oral sirolimus: consider a trough check" + ("" if effect == "inducer" else "; avoid strong inhibitors (USPI §7)"))
-        if fyarro:
-            dose = fyarro_dose(ctx)
-            if effect == "inhibitor" and strength in ("strong", "contraindicated"):
-                actions.append(f"FYARRO: {dose.path}")
-                urgency = max(urgency, W, key=_rank)
-            elif effect == "inducer":
-                actions.append("FYARRO with a CYP3A4 inducer: warning without a dose (label §7 unverified)")
-        if ctx.mtori_proposed or ctx.active_mtori is MtoriAgent.TEMSIROLIMUS:
-            actions.extend(temsirolimus_interaction_text(effect, strength))
+        if MtoriAgent.NAB_SIROLIMUS in agents and effect == "inhibitor" and strength in ("strong", "contraindicated"):
+            actions.append(f"FYARRO: {fyarro_dose(ctx).path}")
+        actions += advice
         if under_r12:
             actions.append(f"{med.ingredient} was started for the emergency (R12): keep it; check its effect on the mTORi")
         out.append(rec("R4", f"{med.ingredient} ({effect}) with {_mtori_words(ctx)}: interaction", urgency=urgency,
