@@ -16,6 +16,7 @@ from fhir_mappings.conflicts import detect_conflicts, infer_sex
 from fhir_mappings.context import Context
 from fhir_mappings.draft_orders import read_draft_orders
 from fhir_mappings.medication import extract_medications
+from fhir_mappings.mentions import extract_mentions
 from fhir_mappings.observation import extract_observations
 from fhir_mappings.patient import choose_patient, extract_patient
 from fhir_mappings.procedure import extract_procedures, extract_specimens
@@ -30,6 +31,7 @@ _STAGES = (
     ("procedures", extract_procedures),
     ("medications", extract_medications),
     ("allergies", extract_allergies),
+    ("free-text mentions", extract_mentions),  # after the conditions: an emergency already on the problem list is not repeated
 )
 
 __all__ = ["extract", "read_draft_orders"]
