@@ -300,6 +300,7 @@ def _register(app: Flask) -> None:
             settings=current_app.extensions["pecoma_settings"],
             smart_app_url=current_app.config.get("PECOMA_SMART_APP_URL") or None,
             data_notes=gathered.notes,
+            data_incomplete=gathered.incomplete,
         )
         cards = evaluation.cards
         problems = validate_response({"cards": cards})

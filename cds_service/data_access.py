@@ -49,6 +49,11 @@ class Gathered:
     notes: list[str] = field(default_factory=list)  # data-quality notes, each "<prefetch key>: <sentence>"
     origin: dict[str, str] = field(default_factory=dict)  # key -> prefetch | fhir | null | not-found | skipped
 
+    @property
+    def incomplete(self) -> list[str]:
+        """The notes that say data is missing (not merely skipped as irrelevant): shown on every hook."""
+        return [note for note in self.notes if note.endswith(_INCOMPLETE_ENDINGS)]
+
 
 class PreconditionFailed(Exception):
     """Required data could not be obtained -> 412 with an OperationOutcome naming ``keys``."""
@@ -438,6 +443,9 @@ def _issues(outcome: Mapping[str, Any]) -> str:
 
 def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
+
+
+_INCOMPLETE_ENDINGS = ("results may be incomplete", "later results are missing", "not requested")
 
 
 def _note(key: str, sentence: str) -> str:

@@ -58,17 +58,20 @@ def evaluate(
     settings: Any = None,
     smart_app_url: str | None = None,
     data_notes: Iterable[str] = (),
+    data_incomplete: Iterable[str] = (),
 ) -> Evaluation:
     """Run the pathway for one patient; never raises.
 
     ``data_notes`` are data-quality notes from gathering the data (partial pages, failed
     FHIR queries ...): they join the mapper's own notes and are shown with the assessment.
+    ``data_incomplete`` are those of them that say data is missing: a warning card on every hook.
     """
     stage = "extract"
     decision: Decision | None = None
     try:
         facts = fhir_mappings.extract(list(resources), today=today, patient_id=patient_id)
         facts.data_quality = tuple(data_notes) + tuple(facts.data_quality)
+        facts.data_incomplete = tuple(data_incomplete)
         stage = "read_draft_orders"
         orders = fhir_mappings.read_draft_orders(dict(draft_orders) if draft_orders else None)
         stage = "decide"

@@ -51,6 +51,10 @@ _ENTRIES = (
     _e("N1", "Node-positive (N1 M0) disease", Kind.TREATMENT, I,
        "N1 M0 is PDQ 'advanced stage III (N1)', not metastatic: surgery plus lymphadenectomy +/- RT; adjuvant chemotherapy may be considered.",
        ("N1",), "§3 S1/S2", PV),
+    _e("DATA-INCOMPLETE", "Record incomplete: checks may miss data", Kind.DATA_GAP, W,
+       "The data the service received or fetched is known to be incomplete (search results cut off, an "
+       "OperationOutcome inside a search, a query that could not be run): absent findings are not reassurance.",
+       ("DESIGN",), "§1 unknown is a state; issue #6 (partial data and a data-quality note)", ALL),
     _e("DATA-GAPS", "Missing data that change the advice", Kind.DATA_GAP, I,
        "One card listing scope gaps, class-changing and stage-changing inputs, and per-setting decision inputs.",
        ("DESIGN",), "§3 data-gap card (C11)", PV),

@@ -150,6 +150,15 @@ def r13(ctx: Context, found: list[Conflict]) -> list[Recommendation]:
     return out
 
 
+def incomplete(f: PatientFacts) -> list[Recommendation]:
+    """The record as received is known to be incomplete: say so on every hook, so that an order check that finds
+    nothing is not read as 'nothing to find'."""
+    if not f.data_incomplete:
+        return []
+    return [rec("DATA-INCOMPLETE", "Record incomplete: these checks may miss interactions, labs or conditions",
+                actions=tuple(f.data_incomplete) + ("Review the full record before relying on the absence of alerts",))]
+
+
 def _recorded(f: PatientFacts, name: str) -> Fact | None:
     """The fact recorded under a conflict's field name (e.g. "sex", "size_imaging_cm", "M"), or None."""
     for group in (f.demographics, f.site, f.pathology, f.extent, f.therapy, f.diagnosis):
@@ -175,8 +184,8 @@ def in_scope(ctx: Context) -> Decision:
     ctx.modifiers = modifiers(ctx)
     ctx.pending = pending_settings(found)
 
-    # R12 on patient-view only (spec §4.0 hooks); R13 on every hook.
-    alerts: list[Recommendation] = ([] if ctx.on_order_hook else safety.r12(ctx)) + r13(ctx, found)
+    # R12 on patient-view only (spec §4.0 hooks); R13 and an incomplete record on every hook.
+    alerts: list[Recommendation] = ([] if ctx.on_order_hook else safety.r12(ctx)) + r13(ctx, found) + incomplete(f)
     if ctx.on_order_hook:
         alerts += check_orders(ctx)
     else:

@@ -397,6 +397,8 @@ class PatientFacts:
     medications: tuple[Medication, ...] = ()  # active medications (not draft orders)
     conflicts: tuple[Conflict, ...] = ()  # detected while mapping (source-level disagreements)
     data_quality: tuple[str, ...] = ()  # notes: skipped resources, unknown units, discrepancies
+    #: what is known to be missing from the record as received (cut-off searches ...): absent is not "none"
+    data_incomplete: tuple[str, ...] = ()
 
     def lab(self, key: str) -> LabResult | None:
         series = self.labs.get(key)

@@ -317,3 +317,25 @@ def test_readme_example_feedback_is_accepted(server, http):
     body = json.loads((EXAMPLES / "feedback.json").read_text())
     response = http.post(f"{server.url}/cds-services/pecoma-patient-view/feedback", json=body)
     assert response.status_code == 200 and response.json()["received"] == 1
+
+
+def _with_medications_cut_off(body: dict) -> dict:
+    """The order-sign example, its medication statements (itraconazole) replaced by a search that says it is
+    incomplete, and no fhirServer to fetch the rest from."""
+    body = json.loads(json.dumps(body))
+    body["prefetch"]["medicationStatements"] = {
+        "resourceType": "Bundle", "type": "searchset",
+        "entry": [{"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "incomplete"}]},
+                   "search": {"mode": "outcome"}}]}
+    return body
+
+
+def test_an_incomplete_record_is_said_on_the_order_hooks_too(server, http):
+    """An order check that finds nothing in a record known to be incomplete must not read as 'no alerts'
+    (issue #6: partial data is used with a data-quality note; §1 unknown is a state)."""
+    body = _with_medications_cut_off(json.loads((EXAMPLES / "order-sign.json").read_text()))
+    cards = http.post(f"{server.url}/cds-services/pecoma-order-sign", json=body).json()["cards"]
+    by_code = {c["source"]["topic"]["code"]: c for c in cards}
+    assert "R4" not in by_code  # the itraconazole was in the part that did not arrive
+    incomplete = by_code["DATA-INCOMPLETE"]
+    assert incomplete["indicator"] == "warning" and "medicationStatements" in incomplete["detail"]
