@@ -16,7 +16,7 @@ from pathway.decision import Coding, Evidence, ProposedOrder
 
 _FHIR_CODE = re.compile(r"^[^\s]+( [^\s]+)*$")
 _URI = re.compile(r"^\S+$")
-_RELATIVE_REFERENCE = re.compile(r"^[A-Za-z]+/[A-Za-z0-9\-.]{1,64}$")
+_RELATIVE_REFERENCE = re.compile(r"^[A-Za-z]+/[A-Za-z0-9\-.]{1,256}$")  # ids as the request schema accepts them
 
 SUPPORTED = ("MedicationRequest", "ServiceRequest")
 

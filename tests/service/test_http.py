@@ -339,3 +339,17 @@ def test_an_incomplete_record_is_said_on_the_order_hooks_too(server, http):
     assert "R4" not in by_code  # the itraconazole was in the part that did not arrive
     incomplete = by_code["DATA-INCOMPLETE"]
     assert incomplete["indicator"] == "warning" and "medicationStatements" in incomplete["detail"]
+
+
+def test_long_ehr_ids_are_accepted_and_echoed_in_the_replacement_suggestion(server, http):
+    """FHIR R4 caps ids at 64 characters, but EHRs send longer ones (CDS Hooks' own order-sign example has
+    ~190-character Epic draft-order ids): refusing the call would drop every safety alert."""
+    long_id = "ez067mnwOAKP5z1.YJwRAsd9gCwdOzQ8wSrsM04Q" * 5  # 195 characters
+    body = json.loads((EXAMPLES / "order-select.json").read_text())
+    body["context"]["draftOrders"]["entry"][0]["resource"]["id"] = long_id
+    body["context"]["selections"] = [f"MedicationRequest/{long_id}"]
+    response = http.post(f"{server.url}/cds-services/pecoma-order-select", json=body)
+    assert response.status_code == 200
+    s4 = next(c for c in response.json()["cards"] if c["source"]["topic"]["code"] == "S4")
+    assert {a.get("resourceId") for s in s4["suggestions"] for a in s["actions"] if a["type"] == "delete"} == {
+        f"MedicationRequest/{long_id}"}
