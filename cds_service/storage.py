@@ -66,6 +66,21 @@ def patient_key(secret: str, patient_id: str) -> str:
     return hmac.new(secret.encode("utf-8"), patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def feedback_key(item: Mapping[str, Any]) -> str:
+    """The identity of a feedback item: SHA-256 of its content, the timestamp in UTC (so "Z" and "+00:00" agree)."""
+    stamp = item["outcomeTimestamp"]
+    try:
+        stamp = utc_iso(datetime.fromisoformat(stamp.replace("z", "Z").replace("Z", "+00:00")))
+    except (TypeError, ValueError):
+        pass  # validated before it gets here; kept as sent otherwise
+    reason = item.get("overrideReason") or {}
+    content = {"card": item["card"], "outcome": item["outcome"], "at": stamp,
+               "accepted": sorted(s["id"] for s in item.get("acceptedSuggestions") or []),
+               "reason": [(reason.get("reason") or {}).get(k) for k in ("system", "code")],
+               "comment": reason.get("userComment")}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
 def utc_now() -> str:
     return utc_iso(datetime.now(timezone.utc))
 
@@ -547,23 +562,24 @@ class Store:
     def record_feedback(self, service_id: str, item: Mapping[str, Any]) -> FeedbackStored:
         """Store one validated feedback item.
 
-        Idempotent on (card, outcome, outcomeTimestamp): a repeated post is not stored twice.
+        Idempotent on the item's content (:func:`feedback_key`): a repeated post is not stored twice, two
+        distinct items are never merged.
         Feedback for a card this service has no record of is stored too (never lost) and
         reported under "card not issued by this service".
         """
         reason = (item.get("overrideReason") or {}).get("reason") or {}
         accepted = item.get("acceptedSuggestions")
         row = (
-            item["card"], item["outcome"], item["outcomeTimestamp"], service_id,
+            feedback_key(item), item["card"], item["outcome"], item["outcomeTimestamp"], service_id,
             json.dumps([s["id"] for s in accepted]) if accepted else None,
             reason.get("system"), reason.get("code"), reason.get("display"),
             (item.get("overrideReason") or {}).get("userComment"), utc_now(),
         )
         with self._transaction() as conn:
             inserted = conn.execute(
-                "INSERT INTO feedback (card_uuid, outcome, outcome_timestamp, service_id, accepted_suggestions, override_reason_system,"
-                " override_reason_code, override_reason_display, override_user_comment, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid, outcome, outcome_timestamp) DO NOTHING",
+                "INSERT INTO feedback (item_key, card_uuid, outcome, outcome_timestamp, service_id, accepted_suggestions,"
+                " override_reason_system, override_reason_code, override_reason_display, override_user_comment, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_key) DO NOTHING",
                 row,
             ).rowcount
             card = conn.execute("SELECT rule_code FROM issued_card WHERE card_uuid = ?", (item["card"],)).fetchone()

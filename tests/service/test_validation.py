@@ -72,3 +72,15 @@ def test_feedback_accepts_what_the_sandbox_sends():
     body = {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T12:00:00.123Z",
                           "overrideReason": {"reason": {"system": "https://x", "code": "patient-declined"}}}]}
     assert validate_feedback(body) == []
+
+
+@pytest.mark.parametrize("item", [
+    {"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-23t10:00:11z", "acceptedSuggestions": [{"id": "s"}]},
+    {"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-23T10:00:11Z", "acceptedSuggestions": [{"id": "s"}],
+     "overrideReason": {"userComment": "kept for the record"}},
+    {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:00:11+01:00", "acceptedSuggestions": [{"id": "s"}]},
+], ids=["lower-case-rfc3339", "accepted-with-a-comment", "overridden-with-suggestions"])
+def test_feedback_the_spec_allows_is_not_refused(item):
+    """CDS Hooks 2.0 feedback: RFC 3339 allows 't'/'z'; the spec does not forbid these field combinations, and a
+    refused batch loses every item in it."""
+    assert validate_feedback({"feedback": [item]}) == []

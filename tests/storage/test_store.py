@@ -66,7 +66,12 @@ def test_a_database_of_the_first_schema_version_is_upgraded_without_losing_data(
     assert old.upgrade(to_version=1) == 1
     old.record_issued_cards(service_id="pecoma-patient-view", hook_instance="h-1", patient_key="k", cards=[card("c-1", "R7")],
                             issued_at="2026-01-01T00:00:00.000Z")
-    old.record_feedback("pecoma-patient-view", overridden("c-1"))
+    with old._transaction() as conn:  # as the code of schema version 1 stored feedback (no item_key yet)
+        conn.execute("INSERT INTO feedback (card_uuid, outcome, outcome_timestamp, service_id, override_reason_system,"
+                     " override_reason_code, override_reason_display, override_user_comment, received_at)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     ("c-1", "overridden", "2026-01-01T00:00:00Z", "pecoma-patient-view", "x", "patient-declined",
+                      "Patient declined", "free text", "2026-01-01T00:00:01.000Z"))
     assert old.remember_jti("jti-1", int(time.time()) + 3600)  # 0001 on PostgreSQL: 32-bit expires_at (0002 widens it)
 
     assert old.upgrade() == latest_version() > 1
@@ -77,6 +82,7 @@ def test_a_database_of_the_first_schema_version_is_upgraded_without_losing_data(
     assert feedback["override_reason_code"] == "patient-declined" and feedback["override_user_comment"] == "free text"
     assert upgraded.remember_jti("jti-1", int(time.time()) + 3600) is False  # still remembered
     assert upgraded.counts() == {"issued_card": 1, "feedback": 1, "seen_jti": 1}
+    assert upgraded.record_feedback("pecoma-patient-view", overridden("c-1", reason="contraindicated")).new  # a new item
     old.close()
     upgraded.close()
 
@@ -218,3 +224,16 @@ def test_an_unreachable_postgresql_fails_fast_as_unavailable():
     with pytest.raises(DatabaseUnavailable):
         store.schema_version()
     store.close()
+
+
+def test_feedback_items_are_told_apart_by_content_and_repeats_by_the_instant(store):
+    """Never lose a feedback record: two distinct items for one card at one instant are both kept; the same item
+    re-sent with its time zone written differently is stored once."""
+    at = "2026-11-23T10:00:00Z"
+    first = {"card": "c-9", "outcome": "accepted", "outcomeTimestamp": at, "acceptedSuggestions": [{"id": "s-1"}]}
+    second = {**first, "acceptedSuggestions": [{"id": "s-2"}]}
+    assert store.record_feedback("pecoma-patient-view", first).new
+    assert store.record_feedback("pecoma-patient-view", second).new
+    assert not store.record_feedback("pecoma-patient-view", {**first, "outcomeTimestamp": "2026-11-23T10:00:00.000+00:00"}).new
+    assert not store.record_feedback("pecoma-patient-view", {**first, "outcomeTimestamp": "2026-11-23T11:00:00+01:00"}).new
+    assert len(store.feedback_for_card("c-9")) == 2
