@@ -229,7 +229,8 @@ def _register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        return _outcome_response(error.code or 400, [error.description or error.name])
+        allow = {k: v for k, v in error.get_headers() if k.lower() == "allow"}  # 405 must name the methods (RFC 9110)
+        return _outcome_response(error.code or 400, [error.description or error.name], allow or None)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:  # a bug of ours: log the type, never the data

@@ -166,7 +166,9 @@ def test_unknown_service_is_404(server, http):
 
 
 def test_wrong_method_is_405_with_an_outcome(server, http):
-    assert http.get(f"{server.url}/cds-services/pecoma-patient-view").status_code == 405
+    response = http.get(f"{server.url}/cds-services/pecoma-patient-view")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]  # RFC 9110: a 405 names the allowed methods
 
 
 # --- feedback -----------------------------------------------------------------------------------
