@@ -43,6 +43,12 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> dict[
     if base and not re.match(r"^https?://[^/\s]+", base):
         raise ConfigError("PECOMA_PUBLIC_BASE_URL must be an absolute http(s) URL")
 
+    smart = str(raw.get("PECOMA_SMART_APP_URL") or "").strip()
+    if smart and not re.match(r"^https?://[^/\s]+\S*$", smart):  # a card link must be absolute (CDS Hooks 2.0)
+        raise ConfigError("PECOMA_SMART_APP_URL must be an absolute http(s) URL")
+    if smart:
+        config["PECOMA_SMART_APP_URL"] = smart
+
     config["PECOMA_DATABASE_URL"] = str(raw.get("PECOMA_DATABASE_URL") or DEFAULT_DATABASE_URL)
     config["PECOMA_MAX_BODY_BYTES"] = _positive_int(raw, "PECOMA_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)
 

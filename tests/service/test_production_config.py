@@ -53,6 +53,7 @@ def test_public_base_url_shapes_rule_links(tmp_path):
     ("PECOMA_MAX_BODY_BYTES", "-1", "PECOMA_MAX_BODY_BYTES"),
     ("PECOMA_PUBLIC_BASE_URL", "cds.example.org", "PECOMA_PUBLIC_BASE_URL"),
     ("PECOMA_REFERENCE_DATE", "22/11/2026", "PECOMA_REFERENCE_DATE"),
+    ("PECOMA_SMART_APP_URL", "/smart/launch", "PECOMA_SMART_APP_URL"),  # else every card would fail validation
 ])
 def test_bad_configuration_is_refused_at_start_naming_the_variable(tmp_path, variable, value, fragment):
     settings = {"PECOMA_PATIENT_KEY_SECRET": "s" * 32, "PECOMA_DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite3", variable: value}
