@@ -90,11 +90,10 @@ def check_config(config: Mapping[str, Any]) -> None:
     """Everything the service needs to start safely; raises ConfigError naming the variable."""
     require_service_settings(config)
     _check_data_access_config(config)
-    if hasattr(auth, "load_trust"):
-        try:
-            auth.load_trust(config)
-        except getattr(auth, "TrustConfigError", ValueError) as exc:
-            raise ConfigError(f"trust configuration: {exc}") from None
+    try:
+        auth.load_trust(config)
+    except auth.TrustConfigError as exc:
+        raise ConfigError(f"trust configuration: {exc}") from None
     try:
         JtiGuard.from_config(Store.from_config(config), config)
         Spool.from_config(config)
