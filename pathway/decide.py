@@ -93,8 +93,13 @@ def conflicts(ctx: Context) -> list[Conflict]:
     if future:
         found.append(Conflict("date_in_future", tuple(future), f"dates after today ({ctx.today.isoformat()}): {', '.join(future)}"))
     unique: dict[str, Conflict] = {}
-    for c in found:
-        unique.setdefault(c.kind, c)
+    for c in found:  # one conflict per kind: the mapper's and the core's findings of a kind are merged, none dropped
+        first = unique.get(c.kind)
+        if first is None:
+            unique[c.kind] = c
+        elif not set(c.fields) <= set(first.fields):
+            unique[c.kind] = Conflict(c.kind, tuple(dict.fromkeys(first.fields + c.fields)),
+                                      f"{first.description}; {c.description}", tuple(dict.fromkeys(first.sources + c.sources)))
     return list(unique.values())
 
 

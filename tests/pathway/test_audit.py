@@ -351,3 +351,16 @@ def test_abdominal_ct_follow_up_is_for_retroperitoneal_or_intra_abdominal_primar
     assert not abdominal_ct("lung", AjccSiteGroup.ABDOMINAL_THORACIC_VISCERAL)
     assert abdominal_ct("kidney", None, (AjccSiteGroup.RETROPERITONEUM, AjccSiteGroup.ABDOMINAL_THORACIC_VISCERAL))
     assert not abdominal_ct("thigh", AjccSiteGroup.TRUNK_EXTREMITY)
+
+
+def test_every_date_after_today_is_named_in_the_one_date_conflict():
+    """§4 R13: the mapper's and the core's future-date findings are one conflict listing every field (a future
+    resection date found by the mapper must not hide a future trough found by the core)."""
+    from pathway.facts import Conflict
+
+    f = facts("V49")
+    (trough,) = f.labs["sirolimus_trough"].results
+    f.labs = {**f.labs, "sirolimus_trough": LabSeries((replace(trough, date=date(2027, 2, 1)),))}
+    f.conflicts = (Conflict("date_in_future", ("extent.date_resection",), "extent.date_resection is after the reference date"),)
+    (r13,) = [r for r in rules(decide(f, today=TODAY), "R13") if "date" in r.summary]
+    assert "extent.date_resection" in r13.summary and "labs.sirolimus_trough" in r13.summary
