@@ -276,8 +276,8 @@ def run_wrk(workdir: Path, port: int, body_file: Path, tokens: list[str], concur
     token_file.write_text("\n".join(tokens) + "\n")
     script = workdir / "bench.lua"
     script.write_text(WRK_LUA)
-    per_thread_cap = max(1, cap // threads)
-    command = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s", "--timeout", "30s", "-s", str(script),
+    per_thread_cap = max(1, cap // threads)  # wrk takes whole seconds ("30.0s" is refused)
+    command = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s", "--timeout", "30s", "-s", str(script),
                f"http://127.0.0.1:{port}{HOOK_PATH}", "--", str(body_file), str(token_file), str(threads), str(per_thread_cap),
                "rotate" if rotate else "once"]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
