@@ -27,7 +27,7 @@ from cds_service.services import SERVICES, discovery_document, prefetch_template
 from cds_service.retention import Maintenance, RetentionSettings
 from cds_service.spool import Spool
 from cds_service.storage import DatabaseUnavailable, JtiGuard, StorageError, Store, patient_key
-from cds_service.validation import validate_feedback, validate_request, validate_response
+from cds_service.validation import MAX_PROBLEMS, check_feedback, validate_request, validate_response
 
 JSON_TYPES = ("application/json", "application/fhir+json")
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -125,8 +125,10 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
     return Response(orjson.dumps(body), status=status, mimetype=mimetype, headers=dict(headers or {}))
 
 
-def _outcome_response(status: int, messages: list[str], headers: Mapping[str, str] | None = None) -> Response:
-    return json_response(operation_outcome(status, messages), status, headers, mimetype="application/fhir+json")
+def _outcome_response(status: int, messages: list[str], headers: Mapping[str, str] | None = None,
+                      information: list[str] | None = None) -> Response:
+    return json_response(operation_outcome(status, messages, information=information or ()), status, headers,
+                         mimetype="application/fhir+json")
 
 
 def _public_url(path: str | None = None) -> str:
@@ -316,11 +318,13 @@ def _register(app: Flask) -> None:
         g.log["service"] = service_id
         _authenticate()
         body = _read_json_body()
-        problems = validate_feedback(body)
-        if problems:
-            raise RequestRefused(400, *problems)
+        check = check_feedback(body)
+        if check.refused:
+            raise RequestRefused(400, *check.refused)
+        # A malformed item is refused alone: the valid items of its batch are stored, never lost with it.
+        items = [item for i, item in enumerate(body["feedback"]) if i not in check.bad_items]
         new = duplicate = unknown = 0
-        for item in body["feedback"]:
+        for item in items:
             try:
                 stored, known, rule = store().record_feedback(service_id, item)
             except DatabaseUnavailable:  # never acknowledge what was not stored: the EHR retries (idempotent)
@@ -337,6 +341,13 @@ def _register(app: Flask) -> None:
         if unknown:
             log_event("feedback_for_unknown_card", logging.WARNING, service=service_id, count=unknown)
         g.log.update(feedback_items=len(body["feedback"]), new=new, duplicate=duplicate)
+        if check.bad_items:
+            g.log["refused_items"] = len(check.bad_items)
+            problems = [p for i in sorted(check.bad_items) for p in check.bad_items[i]][:MAX_PROBLEMS]
+            return _outcome_response(400, problems, information=[
+                f"{len(items)} of {len(body['feedback'])} feedback item(s) were stored ({new} new, {duplicate} "
+                f"already stored); the {len(check.bad_items)} item(s) listed were refused. Resending the whole "
+                "batch is safe: an item is stored once."])
         result = {"received": len(body["feedback"]), "stored": new, "duplicates": duplicate}
         if unknown:
             result["unknownCards"] = unknown

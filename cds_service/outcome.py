@@ -7,7 +7,9 @@ from typing import Any, Iterable
 ISSUE_CODE = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported", 412: "processing", 413: "too-costly", 415: "not-supported", 500: "exception"}
 
 
-def operation_outcome(status: int, messages: Iterable[str], *, expression: Iterable[str] = ()) -> dict[str, Any]:
+def operation_outcome(status: int, messages: Iterable[str], *, expression: Iterable[str] = (),
+                      information: Iterable[str] = ()) -> dict[str, Any]:
+    """Error issues for ``messages``, then information issues (e.g. what was done despite the errors)."""
     issues = []
     expressions = [e for e in expression if e]
     for message in messages:
@@ -17,4 +19,5 @@ def operation_outcome(status: int, messages: Iterable[str], *, expression: Itera
         issues.append(issue)
     if not issues:
         issues.append({"severity": "error", "code": ISSUE_CODE.get(status, "processing")})
+    issues.extend({"severity": "information", "code": "informational", "diagnostics": text} for text in information)
     return {"resourceType": "OperationOutcome", "issue": issues}

@@ -8,6 +8,7 @@ receives a hook response.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -141,17 +142,42 @@ def _selection_problems(context: Mapping[str, Any]) -> list[str]:
 
 # --- feedback -------------------------------------------------------------------------------
 
-def validate_feedback(body: Any) -> list[str]:
-    """Problems of a feedback body (CDS Hooks 2.0 §Feedback)."""
-    problems = _schema_problems("feedback", body)
-    if problems:
-        return problems
+@dataclass(frozen=True)
+class FeedbackCheck:
+    """``refused``: the body itself cannot be read, nothing is stored. ``bad_items``: the problems of the items
+    that cannot be stored, by index; every other item of the batch is stored (never lost for a neighbour)."""
+    refused: list[str]
+    bad_items: dict[int, list[str]]
+
+
+def check_feedback(body: Any) -> FeedbackCheck:
+    """Problems of a feedback body (CDS Hooks 2.0 §Feedback), split into the envelope's and each item's."""
+    if not isinstance(body, dict) or nesting_depth(body) > MAX_NESTING:
+        return FeedbackCheck(_schema_problems("feedback", body) or ["feedback body must be a JSON object"], {})
+    refused: list[str] = []
+    bad_items: dict[int, list[str]] = {}
+    for error in sorted(_validator("feedback").iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
+        path = list(error.absolute_path)
+        message = _short(f"{_where(path)}: {_message(error)}")
+        if len(path) >= 2 and path[0] == "feedback" and isinstance(path[1], int):
+            bad_items.setdefault(path[1], []).append(message)
+        else:
+            refused.append(message)
+    if refused:
+        return FeedbackCheck(refused[:MAX_PROBLEMS], {})
     for i, item in enumerate(body["feedback"]):
-        try:
-            parse_timestamp(item["outcomeTimestamp"])
-        except ValueError:
-            problems.append(f"feedback[{i}].outcomeTimestamp: not a valid date-time")
-    return problems
+        if i not in bad_items:
+            try:
+                parse_timestamp(item["outcomeTimestamp"])
+            except ValueError:
+                bad_items[i] = [f"feedback[{i}].outcomeTimestamp: not a valid date-time"]
+    return FeedbackCheck([], bad_items)
+
+
+def validate_feedback(body: Any) -> list[str]:
+    """Every problem of a feedback body in one list (empty = the whole batch can be stored)."""
+    check = check_feedback(body)
+    return check.refused + [p for i in sorted(check.bad_items) for p in check.bad_items[i]][:MAX_PROBLEMS]
 
 
 def parse_timestamp(text: str) -> datetime:

@@ -213,6 +213,42 @@ def test_invalid_feedback_is_400(server, http, item, expected):
     assert expected in _diagnostics(response)
 
 
+def test_a_malformed_item_does_not_lose_the_valid_items_of_its_batch(server, http):
+    """Never a lost feedback record: the valid items are stored, the bad one is named, a resend stores nothing twice."""
+    from cds_service.storage import Store
+
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    batch = {"feedback": [feedback_item(first, "accepted"),
+                          {"card": str(uuid.uuid4()), "outcome": "ignored", "outcomeTimestamp": "2026-11-23T10:00:00Z"},
+                          feedback_item(second, "overridden")]}
+    url = f"{server.url}/cds-services/pecoma-patient-view/feedback"
+    response = http.post(url, json=batch)
+    assert response.status_code == 400
+    issues = response.json()["issue"]
+    errors = [i["diagnostics"] for i in issues if i["severity"] == "error"]
+    assert len(errors) == 1 and errors[0].startswith("feedback[1].outcome")
+    info = [i["diagnostics"] for i in issues if i["severity"] == "information"]
+    assert info and info[0].startswith("2 of 3 feedback item(s) were stored (2 new, 0 already stored)")
+    store = Store(server.db_path)
+    assert [len(store.feedback_for_card(c)) for c in (first, second)] == [1, 1]
+
+    again = http.post(url, json=batch)
+    assert again.status_code == 400
+    assert "(0 new, 2 already stored)" in _diagnostics(again)
+    assert [len(store.feedback_for_card(c)) for c in (first, second)] == [1, 1]
+
+
+def test_an_unreadable_feedback_envelope_stores_nothing(server, http):
+    from cds_service.storage import Store
+
+    card = str(uuid.uuid4())
+    body = {"feedback": [feedback_item(card)] * 501}  # over the 500-item limit: the batch as a whole is refused
+    response = http.post(f"{server.url}/cds-services/pecoma-patient-view/feedback", json=body)
+    assert response.status_code == 400
+    assert all(i["severity"] == "error" for i in response.json()["issue"])
+    assert Store(server.db_path).feedback_for_card(card) == []
+
+
 # --- CORS, health, rules ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/cds-services", "/cds-services/pecoma-patient-view", "/cds-services/pecoma-order-sign/feedback", "/healthz", "/rules"])
