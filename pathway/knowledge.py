@@ -130,6 +130,15 @@ ACE_INHIBITORS = frozenset({
 #: Chemotherapy agents (line counting: "prior chemotherapy" for the pazopanib label note; S4 order check).
 CHEMOTHERAPY = frozenset({"doxorubicin", "ifosfamide", "epirubicin", "gemcitabine", "docetaxel", "trabectedin",
                           "dacarbazine", "eribulin", "cyclophosphamide"})
+#: Non-mTORi systemic agents judged against the first-line mTOR inhibitor (S3/S4 order check), with the
+#: retrospective comparison of their class (P-SANF19 [V], spec §3 S4: mTORi ORR 41%, mPFS 9 months).
+FIRST_LINE_COMPARISON = {
+    "doxorubicin": "mTORi ORR 41% vs anthracycline 13% (P-SANF19)",
+    "epirubicin": "mTORi ORR 41% vs anthracycline 13% (P-SANF19)",
+    "gemcitabine": "mTORi ORR 41% vs gemcitabine-based 20% (P-SANF19)",
+    "pazopanib": "mTORi ORR 41%, mPFS 9 months vs antiangiogenics 8.3%, 5.4 months (P-SANF19)",
+}
+FIRST_LINE_COMPARISON_OTHER = "mTORi ORR 41%, mPFS 9 months (P-SANF19)"
 MTORI_AGENT_NAMES = frozenset({"sirolimus", "nab-sirolimus", "fyarro", "temsirolimus", "everolimus"})
 
 # ------------------------------------------------------------------ evidence statements

@@ -41,12 +41,14 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
     if agent is not None:
         return _mtori_order(ctx, order, agent)
     out = []
-    if name in K.CHEMOTHERAPY and ctx.primary in ("S3", "S4"):
-        out.append(_chemo_first_line(ctx, order, name))
-    if name == "pazopanib" and not ctx.prior_chemotherapy:
+    first_line = _first_line_check(ctx, order, name) if ctx.primary in ("S3", "S4") else None
+    if first_line is not None:
+        out.append(first_line)
+    elif name == "pazopanib" and not ctx.prior_chemotherapy:
+        after_mtori = ctx.facts.therapy.prior_mtori.value or ctx.active_mtori is not None
         out.append(rec("S7", "Pazopanib without prior chemotherapy: off-label (FDA STS label requires prior chemotherapy)",
-                       about_order=ref, caveats=("Off-label after an mTOR inhibitor alone (S004)",
-                                                 "Antiangiogenic ORR 8.3%, mPFS 5.4 months (P-SANF19)")))
+                       about_order=ref, caveats=(("Off-label after an mTOR inhibitor alone (S004)",) if after_mtori else ())
+                       + ("Antiangiogenic ORR 8.3%, mPFS 5.4 months (P-SANF19)",)))
     agents = {ctx.active_mtori} | {a for o, a in ctx.drafted_mtori if o is not order}
     agents.discard(None)
     if name in K.INTERACTIONS and agents:
@@ -67,19 +69,28 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
     return out
 
 
-def _chemo_first_line(ctx: Context, order: DraftOrder, name: str) -> Recommendation:
+def _first_line_check(ctx: Context, order: DraftOrder, name: str) -> Recommendation | None:
+    """A non-mTORi systemic agent drafted in S3/S4: judged against the first-line mTOR inhibitor (spec §3 S4, S4b)."""
+    if name not in K.CHEMOTHERAPY and name not in K.FIRST_LINE_COMPARISON:
+        return None
     ref = order.reference
+    chemotherapy = name in K.CHEMOTHERAPY
     if "S4b" in ctx.modifiers:
+        if not chemotherapy:
+            return None  # pazopanib is no S4b option: its label card (S7, prior chemotherapy) speaks for it
         return rec("S4b", f"{name} first line with no mTOR inhibitor available: consistent with S4b",
                    about_order=ref, options=s4b_options(),
                    caveats=("No chemotherapy dose in the sources: institutional STS protocol",))
     if ctx.facts.therapy.prior_mtori.value or ctx.active_mtori is not None:
+        if not chemotherapy:
+            return None
         return rec("S4", f"{name} ordered: patient not mTOR-inhibitor-naive - review the line of therapy", about_order=ref)
+    label = ("Pazopanib: FDA STS label requires prior chemotherapy (S004): off-label here",) if name == "pazopanib" else ()
     return rec("S4", f"{name} ordered first line; mTOR-inhibitor-naive advanced PEComa: an mTOR inhibitor is preferred",
                urgency=W, about_order=ref, replaces_order=ref, options=mtori_options(ctx),
                actions=("Preferred first line: an mTOR inhibitor (ESMO [IV, C] via S000; PDQ Table 9)",
                         "Doxorubicin is the option when an mTOR inhibitor is unavailable or contraindicated (S4b)"),
-               caveats=("Retrospective: mTORi ORR 41% vs anthracycline 13% (P-SANF19)",))
+               caveats=(f"Retrospective: {K.FIRST_LINE_COMPARISON.get(name, K.FIRST_LINE_COMPARISON_OTHER)}",) + label)
 
 
 def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Recommendation]:

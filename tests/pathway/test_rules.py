@@ -149,6 +149,28 @@ def test_order_interacting_drug_with_active_mtori_and_pazopanib_off_label():
     assert any(r.about_order == "MedicationRequest/p" and any("Off-label" in c for c in r.caveats) for r in d.recommendations)
 
 
+def test_pazopanib_drafted_first_line_for_an_mtori_naive_patient_is_judged_like_chemotherapy():
+    """Sandbox finding: V04 (metastatic, mTORi-naive) + pazopanib got only an S7 card 'off-label after an mTOR
+    inhibitor alone'. Spec §3 S4: an mTOR inhibitor is preferred first line; pazopanib's label needs prior chemo."""
+    paz = DraftOrder("MedicationRequest/p", "MedicationRequest", "medication", Medication("pazopanib"))
+    d = decide(facts("V04"), today=TODAY, hook="order-select", draft_orders=(paz,))
+    about = [r for r in d.recommendations if r.about_order == "MedicationRequest/p"]
+    assert [r.rule_id for r in about] == ["S4"]
+    card = about[0]
+    assert card.urgency.value == "warning" and card.replaces_order == "MedicationRequest/p"
+    assert "an mTOR inhibitor is preferred" in card.summary
+    assert any("antiangiogenics 8.3%" in c for c in card.caveats)
+    assert any("requires prior chemotherapy" in c for c in card.caveats)
+    assert not any("after an mTOR inhibitor" in c for c in card.caveats)
+
+
+def test_gemcitabine_drafted_first_line_cites_its_own_class_comparison():
+    gem = DraftOrder("MedicationRequest/g", "MedicationRequest", "medication", Medication("gemcitabine"))
+    d = decide(facts("V04"), today=TODAY, hook="order-select", draft_orders=(gem,))
+    card = next(r for r in d.recommendations if r.about_order == "MedicationRequest/g")
+    assert card.caveats[0] == "Retrospective: mTORi ORR 41% vs gemcitabine-based 20% (P-SANF19)"
+
+
 def test_site_settings_validation():
     assert SiteSettings().sirolimus_trough_target_ng_ml == (5.0, 15.0)
     assert SiteSettings.from_mapping({"sirolimus_trough_target_ng_ml": [15, 20], "note": "x"}).trough_target_mid == 17.5
