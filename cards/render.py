@@ -11,7 +11,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
 from pathway.catalogue import RULES, RuleEntry
@@ -60,6 +60,12 @@ class RenderContext:
     code_system_base: str | None = None  # default f"{base_url}/fhir/CodeSystem"
     pecoma_condition_ref: str | None = None  # PatientFacts.pecoma_condition_ref: reasonReference of draft orders
     smart_app_label: str = "Open the PEComa app"
+    draft_order_names: tuple[tuple[str, str], ...] = ()  # (reference, text) of the request's draft orders
+
+    def order_label(self, reference: str) -> str:
+        """'Sirolimus 1 MG Oral Tablet (MedicationRequest/123)': the name a clinician recognises, with its id."""
+        name = dict(self.draft_order_names).get(reference)
+        return f"{name} ({reference})" if name else reference
 
     def __post_init__(self) -> None:
         base = str(self.base_url or "").rstrip("/")
@@ -114,7 +120,8 @@ def recommendation_card(rec: Recommendation, context: RenderContext) -> dict[str
         "uuid": str(uuid.uuid4()),
         "summary": summary,
         "indicator": _urgency(rec.urgency).value,
-        "detail": recommendation_detail(rec, entry, offer.not_offered, full_summary=_words(rec.summary)),
+        "detail": recommendation_detail(rec, entry, offer.not_offered, full_summary=_words(rec.summary),
+                                        order_label=context.order_label),
         "source": _source(rec.rule_id, entry, _all_evidence(rec) or _entry_evidence(entry), context),
     }
     if offer.suggestions:
@@ -127,7 +134,8 @@ def recommendation_card(rec: Recommendation, context: RenderContext) -> dict[str
 
 
 def recommendation_detail(
-    rec: Recommendation, entry: RuleEntry | None, not_offered: Iterable[str] = (), *, full_summary: str = ""
+    rec: Recommendation, entry: RuleEntry | None, not_offered: Iterable[str] = (), *, full_summary: str = "",
+    order_label: Callable[[str], str] = str,
 ) -> str:
     lead = []
     if len(full_summary) > MAX_SUMMARY:
@@ -136,9 +144,9 @@ def recommendation_detail(
         lead.append("**Pending resolution of a data conflict (R13)**: the values below are candidates, "
                     "not conclusions; no order is offered until the conflict is resolved.")
     if rec.about_order:
-        lead.append(f"**Order under review**: {md.text(rec.about_order)}")
+        lead.append(f"**Order under review**: {md.text(order_label(rec.about_order))}")
     if rec.replaces_order:
-        lead.append(f"**Proposed replacement for the draft order** {md.text(rec.replaces_order)}")
+        lead.append(f"**Proposed replacement for the draft order** {md.text(order_label(rec.replaces_order))}")
 
     why = [md.fact_line(u.label, u.fact, u.display) for u in (rec.facts_used or ())]
     what = [md.text(a) for a in (rec.actions or ()) if _words(a)]

@@ -95,7 +95,9 @@ def build_offer(
         for choice in choices:
             create = action(choice)
             if create:
-                offer.suggestions.append(_suggestion(f"Replace the draft order with {choice.label}", [delete, create],
+                # create before delete: a client that applies only the first action (the CDS Hooks Sandbox) shows
+                # the replacement, and one that stops midway leaves both orders visible, never neither
+                offer.suggestions.append(_suggestion(f"Replace the draft order with {choice.label}", [create, delete],
                                                      choice.recommended))
         if not offer.suggestions:
             offer.suggestions.append(_suggestion("Remove the draft order", [delete], False))

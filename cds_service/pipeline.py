@@ -83,6 +83,7 @@ def evaluate(
             base_url=base_url,
             smart_app_url=smart_app_url,
             pecoma_condition_ref=facts.pecoma_condition_ref,  # reasonReference of suggested draft orders
+            draft_order_names=tuple((o.reference, o.text) for o in orders if o.text),
         )
         rendered = list(cards.render(decision, context))
         return Evaluation(

@@ -128,6 +128,12 @@ def interaction_advice(agents: set[MtoriAgent], effect: str, strength: str) -> t
     actions = []
     if strength == "contraindicated" and not sirolimus:
         actions.append("Contraindicated with sirolimus; with the mTOR inhibitor in use a strong inhibitor: avoid")
+    if MtoriAgent.ORAL_SIROLIMUS in agents:  # sirolimus USPI §7 [V]; moderate/weak: MIMS mirror [V] (spec §4 R4)
+        if strength == "strong":
+            actions.append(f"Oral sirolimus: avoid strong CYP3A4 {effect}s (USPI §7)")
+        elif strength == "moderate/weak" and effect in ("inhibitor", "inducer"):
+            change = "raise" if effect == "inhibitor" else "lower"
+            actions.append(f"Oral sirolimus: caution, may {change} sirolimus levels (MIMS); consider a trough check")
     if MtoriAgent.NAB_SIROLIMUS in agents and effect == "inducer":
         urgency = max(urgency, W, key=_rank)
         actions.append("FYARRO with a CYP3A4 inducer: warning without a dose (label §7 unverified)")
@@ -148,7 +154,7 @@ def r4(ctx: Context) -> list[Recommendation]:
             urgency = max(urgency, W, key=_rank)  # an inducer started under R12 (strength unverified: dexamethasone)
         actions = [f"{med.ingredient}: CYP3A4 {effect} ({strength}; {source})"]
         if ctx.active_mtori is MtoriAgent.ORAL_SIROLIMUS:
-            actions.append("Oral sirolimus: consider a trough check" + ("" if effect == "inducer" else "; avoid strong inhibitors (USPI §7)"))
+            actions.append("Oral sirolimus: consider a trough check")
         if MtoriAgent.NAB_SIROLIMUS in agents and effect == "inhibitor" and strength in ("strong", "contraindicated"):
             actions.append(f"FYARRO: {fyarro_dose(ctx).path}")
         actions += advice

@@ -204,6 +204,16 @@ def test_s4_offers_three_alternatives_with_the_baseline_orders_and_one_recommend
     assert "dosageInstruction" not in ct
 
 
+def test_the_order_under_review_is_named_as_drafted_not_only_by_its_id():
+    """Sandbox finding: 'Order under review: MedicationRequest/request-123' told the clinician nothing."""
+    names = (("MedicationRequest/draft-doxo", "Doxorubicin 2 MG/ML Injectable Solution"),)
+    s4 = by_code(render(d.order_sign_replacement_decision(), ctx("order-sign", draft_order_names=names)), "S4")
+    assert ("**Order under review**: Doxorubicin 2 MG/ML Injectable Solution (MedicationRequest/draft-doxo)"
+            in s4["detail"])
+    plain = by_code(render(d.order_sign_replacement_decision(), ctx("order-sign")), "S4")
+    assert "**Order under review**: MedicationRequest/draft-doxo" in plain["detail"]
+
+
 def test_every_emitted_resource_validates_with_r4b_and_carries_only_given_codes():
     given = {(c.system, c.code) for c in (d.FYARRO_SBD, d.SIROLIMUS_IN, d.TEMSIROLIMUS_IN)} | {
         (c.system, c.code) for o in (d.CHEST_CT, d.LIPID_PANEL, d.TRIAL_REFERRAL) for c in o.codings}
@@ -232,13 +242,13 @@ def test_no_dosage_instruction_without_dose_text():
     assert "dosageInstruction" not in referral
 
 
-def test_order_sign_replacement_deletes_the_draft_then_creates_the_alternative():
+def test_order_sign_replacement_creates_the_alternative_then_deletes_the_draft():
     out = render(d.order_sign_replacement_decision(), ctx("order-sign"))
     assert_clean(out)
     s4 = by_code(out, "S4")
     assert s4["selectionBehavior"] == "at-most-one"
     for suggestion in s4["suggestions"]:
-        delete, create = suggestion["actions"]
+        create, delete = suggestion["actions"]  # create first: the Sandbox applies only the first action
         assert delete == {"type": "delete", "description": delete["description"],
                           "resourceId": "MedicationRequest/draft-doxo"}
         assert create["type"] == "create"
@@ -247,8 +257,8 @@ def test_order_sign_replacement_deletes_the_draft_then_creates_the_alternative()
     r4 = by_code(out, "R4")
     (suggestion,) = r4["suggestions"]
     assert suggestion["isRecommended"] is True
-    assert suggestion["actions"][0]["resourceId"] == "MedicationRequest/draft-fyarro"
-    assert suggestion["actions"][1]["resource"]["dosageInstruction"][0]["text"].startswith("56 mg/m2")
+    assert suggestion["actions"][0]["resource"]["dosageInstruction"][0]["text"].startswith("56 mg/m2")
+    assert suggestion["actions"][1]["resourceId"] == "MedicationRequest/draft-fyarro"
     assert "**Order under review**: MedicationRequest/draft\\-fyarro" not in r4["detail"]
     assert "**Order under review**: MedicationRequest/draft-fyarro" in r4["detail"]
 

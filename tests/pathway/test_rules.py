@@ -171,6 +171,16 @@ def test_gemcitabine_drafted_first_line_cites_its_own_class_comparison():
     assert card.caveats[0] == "Retrospective: mTORi ORR 41% vs gemcitabine-based 20% (P-SANF19)"
 
 
+def test_a_drafted_oral_sirolimus_with_a_strong_inhibitor_says_what_to_do():
+    """Sandbox finding: V47 (itraconazole that cannot be stopped) + drafted oral sirolimus gave an R4 card whose
+    only action was 'itraconazole: sirolimus USPI §7'. Spec §4 R4: sirolimus, avoid strong inhibitors."""
+    siro = DraftOrder("MedicationRequest/s", "MedicationRequest", "medication", Medication("sirolimus", route="oral"))
+    d = decide(facts("V47"), today=TODAY, hook="order-sign", draft_orders=(siro,))
+    r4 = next(r for r in d.recommendations if r.rule_id == "R4" and r.about_order == "MedicationRequest/s")
+    assert r4.urgency.value == "warning"
+    assert "Oral sirolimus: avoid strong CYP3A4 inhibitors (USPI §7)" in r4.actions
+
+
 def test_site_settings_validation():
     assert SiteSettings().sirolimus_trough_target_ng_ml == (5.0, 15.0)
     assert SiteSettings.from_mapping({"sirolimus_trough_target_ng_ml": [15, 20], "note": "x"}).trough_target_mid == 17.5

@@ -391,3 +391,4 @@ def test_long_ehr_ids_are_accepted_and_echoed_in_the_replacement_suggestion(serv
     s4 = next(c for c in response.json()["cards"] if c["source"]["topic"]["code"] == "S4")
     assert {a.get("resourceId") for s in s4["suggestions"] for a in s["actions"] if a["type"] == "delete"} == {
         f"MedicationRequest/{long_id}"}
+    assert f"**Order under review**: doxorubicin IV every 3 weeks (MedicationRequest/{long_id})" in s4["detail"]
