@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 #: source.topic.code of the assessment card (patient-view); the catalogue may describe it.
 ASSESSMENT_TOPIC = "ASSESSMENT"
 MAX_SUMMARY = 139  # CDS Hooks: "<140-character"
+_DIAGNOSIS_HEAD = re.compile(r"\s*[,;(]")  # where a diagnosis text's qualifiers begin
 _URGENCY_RANK = {Urgency.CRITICAL: 0, Urgency.WARNING: 1, Urgency.INFO: 2}
 _ACTIONABLE_KINDS = (Kind.TREATMENT, Kind.SAFETY)
 _CODE_SYSTEM_ROOT = "/fhir/CodeSystem"
@@ -231,6 +233,10 @@ def assessment_card(decision: Decision, context: RenderContext,
 
 
 def assessment_summary(a: Assessment, gap_count: int) -> str:
+    """Diagnosis · class · stage · setting · line · data gaps. When that is too long, the diagnosis is cut to
+    its head ('malignant PEComa, confirmed on …' -> 'malignant PEComa'; the detail keeps it whole), then the
+    setting loses its modifiers, then an indeterminate class its '(missing data)', so the line of therapy and
+    the gap count stay in the card's header."""
     parts = [_words(a.diagnosis) or "PEComa"]
     if a.primary_scheme and a.primary_class:
         parts.append(f"{a.primary_scheme}: {_class_words(a.primary_class)}")
@@ -245,8 +251,14 @@ def assessment_summary(a: Assessment, gap_count: int) -> str:
         parts.append(f"line {a.line_of_therapy}")
     parts.append(f"{gap_count} data gap{'s' if gap_count != 1 else ''}" if gap_count else "no data gaps")
     text = " · ".join(parts)
-    if len(text) > MAX_SUMMARY and a.setting_primary:  # name the setting in the detail only
-        text = " · ".join(p for p in parts if not p.startswith("setting ")) + f" · {a.setting_primary}"
+    if len(text) > MAX_SUMMARY:
+        parts[0] = _DIAGNOSIS_HEAD.split(parts[0], maxsplit=1)[0].strip() or parts[0]
+        text = " · ".join(parts)
+    if len(text) > MAX_SUMMARY and a.setting_primary:  # the modifiers are named in the detail
+        parts = [f"setting {a.setting_primary}" if p.startswith("setting ") else p for p in parts]
+        text = " · ".join(parts)
+    if len(text) > MAX_SUMMARY:  # 'indeterminate (missing data)': the gap count that follows says it
+        text = " · ".join(p.replace(" (missing data)", "") for p in parts)
     return _summary(text, fallback="PEComa assessment")
 
 

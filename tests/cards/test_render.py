@@ -80,6 +80,18 @@ def test_assessment_card_states_class_stage_setting_line_and_gaps():
     assert "overrideReasons" not in card and "suggestions" not in card
 
 
+def test_a_long_diagnosis_text_never_pushes_line_and_gaps_out_of_the_assessment_summary():
+    """Sandbox finding (V04): '... · stage not applicable · line…' lost the line of therapy and the gap count."""
+    decision = d.s4_decision()
+    long_text = "Malignant PEComa, confirmed on central review (S003; retroperitoneal; liver-metastasis biopsy 2026-10-30)"
+    decision = replace(decision, assessment=replace(decision.assessment, diagnosis=long_text))
+    card = render(decision, ctx())[0]
+    summary = card["summary"]
+    assert summary.startswith("Malignant PEComa · Folpe 2005: malignant")
+    assert summary.endswith("line 1 · 3 data gaps") and len(summary) < 140
+    assert "confirmed on central review" in card["detail"]  # the whole diagnosis text stays in the detail
+
+
 def test_assessment_card_without_primary_class_says_so_and_shows_candidates():
     card = render(d.r13_pending_decision(), ctx())[0]
     assert "class not asserted" in card["summary"] and "not staged" in card["summary"]
