@@ -57,9 +57,21 @@ def write_demo_bundles(out_dir: str | Path, fixtures_dir: str | Path | None = No
         if bundle.get("resourceType") != "Bundle":
             continue
         target = out / path.name
-        target.write_text(json.dumps(to_transaction(bundle), indent=1) + "\n", encoding="utf-8")
+        transaction = to_transaction(bundle)
+        _name_unnamed_patients(transaction, path.stem)
+        target.write_text(json.dumps(transaction, indent=1) + "\n", encoding="utf-8")
         written.append(target)
     return written
+
+
+def _name_unnamed_patients(transaction: dict[str, Any], label: str) -> None:
+    """A Patient without a name gets an anonymous one, 'Vignette V04', so a client (the CDS Hooks Sandbox's banner
+    reads name[0].given and .family) shows which development patient is open instead of 'Unknown'."""
+    for entry in transaction["entry"]:
+        patient = entry["resource"]
+        if patient["resourceType"] == "Patient" and not patient.get("name"):
+            patient["name"] = [{"use": "anonymous", "text": f"Vignette {label} (synthetic development patient)",
+                                "family": label, "given": ["Vignette"]}]
 
 
 def _rewrite(value: Any, local: dict[str, str]) -> Any:

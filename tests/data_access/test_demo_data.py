@@ -23,7 +23,13 @@ def test_written_bundles_are_valid_transactions_with_one_put_per_resource(tmp_pa
         Bundle.model_validate(bundle)  # R4 structure
         source = json.loads((FIXTURE_DIRS[0] / path.name).read_text())
         assert bundle["type"] == "transaction"
-        assert bundle["entry"][0]["resource"]["resourceType"] == "Patient"
+        patient = bundle["entry"][0]["resource"]
+        assert patient["resourceType"] == "Patient"
+        original = next(e["resource"] for e in source["entry"] if e["resource"]["resourceType"] == "Patient")
+        if original.get("name"):
+            assert patient["name"] == original["name"]
+        else:  # an anonymous display name, so a client's banner does not say 'Unknown'
+            assert patient["name"][0]["family"] == path.stem and patient["name"][0]["use"] == "anonymous"
         assert len(bundle["entry"]) == len(source["entry"])
         assert all(e["request"] == {"method": "PUT", "url": f"{e['resource']['resourceType']}/{e['resource']['id']}"}
                    for e in bundle["entry"])
