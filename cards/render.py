@@ -146,9 +146,10 @@ def recommendation_detail(
         lead.append("**Pending resolution of a data conflict (R13)**: the values below are candidates, "
                     "not conclusions; no order is offered until the conflict is resolved.")
     if rec.about_order:
-        lead.append(f"**Order under review**: {md.text(order_label(rec.about_order))}")
-    if rec.replaces_order:
-        lead.append(f"**Proposed replacement for the draft order** {md.text(order_label(rec.replaces_order))}")
+        replaced = " (the suggestions replace it)" if rec.replaces_order == rec.about_order else ""
+        lead.append(f"**Order under review**: {md.text(order_label(rec.about_order))}{replaced}")
+    if rec.replaces_order and rec.replaces_order != rec.about_order:
+        lead.append(f"**Draft order the suggestions replace**: {md.text(order_label(rec.replaces_order))}")
 
     why = [md.fact_line(u.label, u.fact, u.display) for u in (rec.facts_used or ())]
     what = [md.text(a) for a in (rec.actions or ()) if _words(a)]

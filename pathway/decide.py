@@ -279,9 +279,23 @@ def assessment_card(ctx: Context, a: Assessment) -> Recommendation:
                            FactUse("imaging size", ctx.facts.pathology.size_imaging_cm)))
 
 
+def _gap_summary(fields: list[str], limit: int = 139) -> str:
+    """'Missing data: age, ECOG and 3 more': as many whole names as fit (each without its parenthesised
+    details, which the card's actions list), never a name cut mid-word."""
+    heads = [f.split(" (")[0] for f in fields]
+    shown = 1
+    while shown < len(heads):
+        rest = len(heads) - shown - 1
+        candidate = "Missing data: " + ", ".join(heads[:shown + 1]) + (f" and {rest} more" if rest else "")
+        if len(candidate) > limit:
+            break
+        shown += 1
+    rest = len(heads) - shown
+    return "Missing data: " + ", ".join(heads[:shown]) + (f" and {rest} more" if rest else "")
+
+
 def data_gap_card(items: list[DataGap]) -> Recommendation:
     urgency = Urgency.WARNING if any(g.urgency is Urgency.WARNING for g in items) else Urgency.INFO
-    first = items[0].field
-    return rec("DATA-GAPS", f"Missing data: {first}" + (f" and {len(items) - 1} more" if len(items) > 1 else ""),
+    return rec("DATA-GAPS", _gap_summary([g.field for g in items]),
                urgency=urgency,
                actions=tuple(f"{g.field} - {g.reason}" + (" (display only)" if g.display_only else "") for g in items))

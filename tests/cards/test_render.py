@@ -221,7 +221,8 @@ def test_the_order_under_review_is_named_as_drafted_not_only_by_its_id():
     names = (("MedicationRequest/draft-doxo", "Doxorubicin 2 MG/ML Injectable Solution"),)
     s4 = by_code(render(d.order_sign_replacement_decision(), ctx("order-sign", draft_order_names=names)), "S4")
     assert ("**Order under review**: Doxorubicin 2 MG/ML Injectable Solution (MedicationRequest/draft-doxo)"
-            in s4["detail"])
+            " (the suggestions replace it)" in s4["detail"])
+    assert "replace**" not in s4["detail"]  # one line when the order under review is the one replaced
     plain = by_code(render(d.order_sign_replacement_decision(), ctx("order-sign")), "S4")
     assert "**Order under review**: MedicationRequest/draft-doxo" in plain["detail"]
 

@@ -181,6 +181,21 @@ def test_a_drafted_oral_sirolimus_with_a_strong_inhibitor_says_what_to_do():
     assert "Oral sirolimus: avoid strong CYP3A4 inhibitors (USPI §7)" in r4.actions
 
 
+def test_the_data_gap_summary_lists_whole_names_and_counts_the_rest():
+    """Sandbox finding: 'Missing data: histological risk features (size, ..., necrosis, vas...' was cut mid-word."""
+    d = decide(facts("V38"), today=TODAY)
+    gaps = next(r for r in d.recommendations if r.rule_id == "DATA-GAPS")
+    assert gaps.summary == "Missing data: histological risk features, mitotic count per 50 HPF, ECOG, TSC1/TSC2, TFE3"
+    from pathway.decide import _gap_summary
+
+    many = [f"a fairly long missing field number {i} (with details)" for i in range(9)]
+    summary = _gap_summary(many)
+    assert len(summary) <= 139 and summary.endswith(" more") and "details" not in summary
+    shown = summary.removeprefix("Missing data: ").split(" and ")[0].split(", ")
+    assert shown == [f"a fairly long missing field number {i}" for i in range(len(shown))]
+    assert summary.endswith(f" and {9 - len(shown)} more")
+
+
 def test_site_settings_validation():
     assert SiteSettings().sirolimus_trough_target_ng_ml == (5.0, 15.0)
     assert SiteSettings.from_mapping({"sirolimus_trough_target_ng_ml": [15, 20], "note": "x"}).trough_target_mid == 17.5
