@@ -85,7 +85,7 @@ def _first_line_check(ctx: Context, order: DraftOrder, name: str) -> Recommendat
         if not chemotherapy:
             return None
         return rec("S4", f"{name} ordered: patient not mTOR-inhibitor-naive - review the line of therapy", about_order=ref)
-    label = ("Pazopanib: FDA STS label requires prior chemotherapy (S004): off-label here",) if name == "pazopanib" else ()
+    label = ("Pazopanib is off-label here: its FDA STS label requires prior chemotherapy (S004)",) if name == "pazopanib" else ()
     return rec("S4", f"{name} ordered first line; mTOR-inhibitor-naive advanced PEComa: an mTOR inhibitor is preferred",
                urgency=W, about_order=ref, replaces_order=ref, options=mtori_options(ctx),
                actions=("Preferred first line: an mTOR inhibitor (ESMO [IV, C] via S000; PDQ Table 9)",
