@@ -130,6 +130,9 @@ ACE_INHIBITORS = frozenset({
 #: Chemotherapy agents (line counting: "prior chemotherapy" for the pazopanib label note; S4 order check).
 CHEMOTHERAPY = frozenset({"doxorubicin", "ifosfamide", "epirubicin", "gemcitabine", "docetaxel", "trabectedin",
                           "dacarbazine", "eribulin", "cyclophosphamide"})
+#: Agents of the S4b options (spec §3 S4b: doxorubicin, doxorubicin + ifosfamide; epirubicin + ifosfamide in
+#: case reports, S001): a drafted order of another agent is not 'consistent with S4b'.
+S4B_AGENTS = frozenset({"doxorubicin", "ifosfamide", "epirubicin"})
 #: Non-mTORi systemic agents judged against the first-line mTOR inhibitor (S3/S4 order check), with the
 #: retrospective comparison of their class (P-SANF19 [V], spec §3 S4: mTORi ORR 41%, mPFS 9 months).
 FIRST_LINE_COMPARISON = {

@@ -5,16 +5,18 @@ and, when it proposes an alternative, in ``replaces_order``. Nothing is ordered 
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pathway import knowledge as K
 from pathway.catalogue import recommendation as rec
 from pathway.context import Context, drafted_agent
-from pathway.decision import Recommendation, Urgency
+from pathway.decision import FactUse, Recommendation, Urgency
 from pathway.facts import DraftOrder, MtoriAgent
 from pathway.options import (fyarro_dose, fyarro_dosage_text, hepatic, interacting, missing_liver_tests, mtori_options,
                              s4b_options)
 from pathway.orderables import proposed_order
 from pathway.safety import (MTORI_WORDS, _mtori_words, _rank, ace_alert, interaction_advice, live_vaccine_alert,
-                            surgery_alert)
+                            started_for_emergency, surgery_alert)
 
 I, W, C = Urgency.INFO, Urgency.WARNING, Urgency.CRITICAL
 
@@ -26,10 +28,22 @@ def check_orders(ctx: Context) -> list[Recommendation]:
     return out
 
 
+def _other_mtori(ctx: Context, order: DraftOrder) -> set[MtoriAgent]:
+    """The mTOR inhibitors a draft order meets: the active one and those drafted in the other orders."""
+    agents = {ctx.active_mtori} | {a for o, a in ctx.drafted_mtori if o is not order}
+    agents.discard(None)
+    return agents
+
+
+def _drafted_words(agents: set[MtoriAgent]) -> str:
+    return "the drafted " + " / ".join(sorted(MTORI_WORDS[a] for a in agents))
+
+
 def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
     ref = order.reference
-    if order.live_vaccine and ctx.active_mtori is not None:
-        return [live_vaccine_alert(ctx, ref, order.text or "live vaccine")]
+    if order.live_vaccine:
+        agents = _other_mtori(ctx, order)
+        return [live_vaccine_alert(ctx, ref, order.text or "live vaccine", _drafted_words(agents))] if agents else []
     if order.category == "surgery":  # §4.0 R8 hooks: patient-view and order-sign of the procedure
         signing = ctx.hook == "order-sign" and ctx.active_mtori is not None
         return [surgery_alert(ctx, order.text or "procedure order", about_order=ref)] if signing else []
@@ -49,8 +63,7 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
         out.append(rec("S7", "Pazopanib without prior chemotherapy: off-label (FDA STS label requires prior chemotherapy)",
                        about_order=ref, caveats=(("Off-label after an mTOR inhibitor alone (S004)",) if after_mtori else ())
                        + ("Antiangiogenic ORR 8.3%, mPFS 5.4 months (P-SANF19)",)))
-    agents = {ctx.active_mtori} | {a for o, a in ctx.drafted_mtori if o is not order}
-    agents.discard(None)
+    agents = _other_mtori(ctx, order)
     if name in K.INTERACTIONS and agents:
         effect, strength, source = K.INTERACTIONS[name]
         urgency, advice = interaction_advice(agents, effect, strength)
@@ -64,7 +77,7 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
         actions += advice
         out.append(rec("R4", f"{name} ({effect}, {strength}) with {_mtori_words(ctx)}", urgency=urgency,
                        about_order=ref, actions=tuple(actions)))
-    if name in K.ACE_INHIBITORS and ctx.active_mtori in (MtoriAgent.ORAL_SIROLIMUS, MtoriAgent.NAB_SIROLIMUS):
+    if name in K.ACE_INHIBITORS and agents & {MtoriAgent.ORAL_SIROLIMUS, MtoriAgent.NAB_SIROLIMUS}:
         out.append(ace_alert(ctx, name, about_order=ref))
     return out
 
@@ -78,8 +91,15 @@ def _first_line_check(ctx: Context, order: DraftOrder, name: str) -> Recommendat
     if "S4b" in ctx.modifiers:
         if not chemotherapy:
             return None  # pazopanib is no S4b option: its label card (S7, prior chemotherapy) speaks for it
+        # the drafted agent is not offered again as a new order (no duplicate draft)
+        options = tuple(o if name not in o.label else replace(o, order=None) for o in s4b_options())
+        if name not in K.S4B_AGENTS:
+            return rec("S4b", f"{name} first line with no mTOR inhibitor available: not an S4b option", about_order=ref,
+                       options=options, actions=("S4b: doxorubicin first line, or doxorubicin + ifosfamide when tumour "
+                                                 "response is the goal and performance status is good (S000; PDQ)",),
+                       caveats=("No chemotherapy dose in the sources: institutional STS protocol",))
         return rec("S4b", f"{name} first line with no mTOR inhibitor available: consistent with S4b",
-                   about_order=ref, options=s4b_options(),
+                   about_order=ref, options=options,
                    caveats=("No chemotherapy dose in the sources: institutional STS protocol",))
     if ctx.facts.therapy.prior_mtori.value or ctx.active_mtori is not None:
         if not chemotherapy:
@@ -96,19 +116,36 @@ def _first_line_check(ctx: Context, order: DraftOrder, name: str) -> Recommendat
 def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Recommendation]:
     ref = order.reference
     out = []
+    contraindication = ctx.facts.therapy.mtori_contraindication
+    if contraindication.known and "hypersensitivity" in str(contraindication.value):  # spec §1 (S4b branch)
+        out.append(rec("S4b", f"{MTORI_WORDS[agent]} ordered with a recorded {contraindication.value}", urgency=C,
+                       about_order=ref, facts_used=(FactUse("mTOR inhibitor contraindication", contraindication),),
+                       actions=("Hypersensitivity to sirolimus or a rapamycin derivative contraindicates every mTOR "
+                                "inhibitor (spec §1): verify the allergy record before any start",
+                                "S4b: doxorubicin first line when an mTOR inhibitor is contraindicated")))
     liver = hepatic(ctx)
     if agent is MtoriAgent.TEMSIROLIMUS:
+        contraindicated = liver.temsirolimus == "contraindicated"
+        dose = {"contraindicated": "no dose: contraindicated with bilirubin >1.5 x ULN (R7)",
+                "reduce": f"{K.TEMSIROLIMUS_MILD_HEPATIC_DOSE} with mild hepatic impairment (R7), not the usual "
+                          f"{K.TEMSIROLIMUS_DOSE}"}.get(liver.temsirolimus or "", K.TEMSIROLIMUS_DOSE)
         out.append(rec("R9", "Temsirolimus: antihistamine pre-treatment before each infusion", about_order=ref,
-                       actions=(K.TEMSIROLIMUS_DOSE, K.TEMSIROLIMUS_PREMED,
+                       actions=(dose, K.TEMSIROLIMUS_PREMED,
                                 "Hepatic check (R7): " + ({"contraindicated": "contraindicated (bilirubin >1.5 x ULN)",
                                                            "reduce": K.TEMSIROLIMUS_MILD_HEPATIC_DOSE,
                                                            "none": "no reduction"}.get(liver.temsirolimus or "",
                                                                                       missing_liver_tests(liver))))))
         if liver.temsirolimus in ("contraindicated", "reduce"):
-            out.append(rec("R7", "Temsirolimus order with hepatic impairment", about_order=ref,
-                           urgency=C if liver.temsirolimus == "contraindicated" else W,
-                           actions=("contraindicated (bilirubin >1.5 x ULN)" if liver.temsirolimus == "contraindicated"
+            out.append(rec("R7", "Temsirolimus contraindicated: bilirubin >1.5 x ULN" if contraindicated
+                           else "Temsirolimus order with mild hepatic impairment: dose reduction required",
+                           about_order=ref, urgency=C if contraindicated else W,
+                           actions=("contraindicated (bilirubin >1.5 x ULN)" if contraindicated
                                     else f"{K.TEMSIROLIMUS_MILD_HEPATIC_DOSE} ('Dose reduction is required')",)))
+    if agent is MtoriAgent.ORAL_SIROLIMUS and liver.impaired:
+        out.append(rec("R7", f"Oral sirolimus ordered with hepatic impairment ({liver.bilirubin_words})", urgency=W,
+                       about_order=ref, actions=(K.SIROLIMUS_HEPATIC_NOTE,),
+                       facts_used=(FactUse("total bilirubin", ctx.lab_fact("total_bilirubin")),
+                                   FactUse("AST", ctx.lab_fact("ast")))))
     level_card = False  # a FYARRO dose-level card that already names a strong inhibitor (R4 -> 56 mg/m2)
     if agent is MtoriAgent.NAB_SIROLIMUS:
         dose = fyarro_dose(ctx)
@@ -128,8 +165,18 @@ def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Rec
         if level_card and effect == "inhibitor" and strength == "strong":
             continue  # already in the FYARRO dose-level card above; a contraindicated one still gets its critical card
         urgency, advice = interaction_advice({agent}, effect, strength)
+        actions = [f"{med.ingredient}: {source}", *advice]
+        if effect == "inducer" and started_for_emergency(ctx, med):  # §4.0 R4: an inducer started under R12 warns
+            urgency = max(urgency, W, key=_rank)
+            if agent is MtoriAgent.ORAL_SIROLIMUS:
+                actions.append("Oral sirolimus: consider a trough check")
+            actions.append(f"{med.ingredient} was started for the emergency (R12): keep it; check its effect on the mTORi")
         out.append(rec("R4", f"{med.ingredient} ({effect}, {strength}) with the drafted {MTORI_WORDS[agent]}",
-                       urgency=urgency, about_order=ref, actions=(f"{med.ingredient}: {source}", *advice)))
+                       urgency=urgency, about_order=ref, actions=tuple(actions)))
+    if ctx.facts.clinical.grapefruit.value and agent in (MtoriAgent.ORAL_SIROLIMUS, MtoriAgent.NAB_SIROLIMUS):
+        out.append(rec("R4", f"Grapefruit with the drafted {MTORI_WORDS[agent]}: must not be taken", urgency=W,
+                       about_order=ref, actions=("Grapefruit juice must not be taken with sirolimus (USPI)",),
+                       facts_used=(FactUse("grapefruit", ctx.facts.clinical.grapefruit),)))
     if ctx.facts.status.pregnant.value:
         out.append(rec("R15", "mTOR inhibitor ordered during pregnancy: embryo-fetal toxicity", urgency=C,
                        about_order=ref, actions=("Specialist review (sarcoma MDT + obstetric) before any start",)))

@@ -413,8 +413,10 @@ def r15(ctx: Context) -> list[Recommendation]:
     return out
 
 
-def live_vaccine_alert(ctx: Context, order_ref: str, text: str) -> Recommendation:
-    return rec("R15", f"Live vaccine ({text}) while on {_mtori_words(ctx)}", urgency=W, about_order=order_ref,
+def live_vaccine_alert(ctx: Context, order_ref: str, text: str, drafted_words: str | None = None) -> Recommendation:
+    """``drafted_words``: the mTOR inhibitor(s) drafted in the same session, when none is active."""
+    words = f"while on {_mtori_words(ctx)}" if ctx.active_mtori or not drafted_words else f"with {drafted_words}"
+    return rec("R15", f"Live vaccine ({text}) {words}", urgency=W, about_order=order_ref,
                actions=("Sirolimus labelling advises against live vaccines (audit A-7); other mTORi unverified",))
 
 

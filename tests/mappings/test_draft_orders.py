@@ -45,6 +45,21 @@ def test_service_requests_are_categorised_and_vaccines_flagged():
     assert orders[3].reference == "NutritionOrder/draft-3" and "no id" in orders[3].defects
 
 
+def test_a_temsirolimus_order_in_words_is_temsirolimus_not_sirolimus():
+    """'temsirolimus' contains 'sirolimus': an IV temsirolimus draft in text was read as nab-sirolimus (FYARRO)."""
+    from pathway.context import drafted_agent
+    from pathway.facts import MtoriAgent
+
+    texts = ("temsirolimus 25 MG Injection", "Torisel", "Fyarro")
+    drafts = [{"resourceType": "MedicationRequest", "id": f"m{i}", "status": "draft", "intent": "proposal",
+               "medicationCodeableConcept": {"text": t}, "dosageInstruction": [{"route": {"text": "intravenous"}}]}
+              for i, t in enumerate(texts)]
+    orders = read_draft_orders(bundle(*drafts))
+    assert [o.medication.ingredient for o in orders] == ["temsirolimus", "temsirolimus", "sirolimus"]
+    assert [drafted_agent(o) for o in orders] == [MtoriAgent.TEMSIROLIMUS, MtoriAgent.TEMSIROLIMUS,
+                                                 MtoriAgent.NAB_SIROLIMUS]
+
+
 def test_junk_never_raises():
     for junk in (None, 3, "x", [], {}, {"resourceType": "Bundle", "entry": "nope"}, bundle(None, 5, {"a": 1}),
                  [{"resourceType": "MedicationRequest", "medicationCodeableConcept": 7}]):

@@ -1,0 +1,162 @@
+"""Order hooks, from an exploratory clinical review (each case was silent or wrong before its fix).
+
+Real fixtures through the whole pipeline (mapping -> pathway -> cards), draft orders as an EHR sends them.
+"""
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any
+
+import pytest
+
+from cds_service.pipeline import evaluate
+from tests.fixtures import bundle_resources, load_vignette_bundle, vignette_patient_id
+
+TODAY = date(2026, 11, 22)
+
+
+def draft(rid: str, text: str, resource_type: str = "MedicationRequest", route: str | None = None) -> dict[str, Any]:
+    resource: dict[str, Any] = {"resourceType": resource_type, "id": rid, "status": "draft"}
+    if resource_type == "MedicationRequest":
+        resource.update(intent="proposal", medicationCodeableConcept={"text": text})
+        if route:
+            resource["dosageInstruction"] = [{"route": {"text": route}}]
+    else:
+        resource.update(intent="proposal", code={"text": text})
+    return resource
+
+
+def cards(vignette: str, *drafts: dict[str, Any], hook: str = "order-select", extra: list[dict] | None = None,
+          change=None) -> list[dict[str, Any]]:
+    resources = bundle_resources(load_vignette_bundle(vignette)) + list(extra or [])
+    if change:
+        resources = change(copy.deepcopy(resources))
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": d} for d in drafts]}
+    return evaluate(resources, hook=hook, patient_id=vignette_patient_id(vignette), today=TODAY,
+                    base_url="http://localhost", draft_orders=bundle).cards
+
+
+def about(found: list[dict[str, Any]], rule: str) -> list[dict[str, Any]]:
+    return [c for c in found if c["source"]["topic"]["code"] == rule]
+
+
+@pytest.mark.parametrize("text", ["measles, mumps and rubella vaccine", "yellow fever vaccine", "Varivax",
+                                  "FluMist intranasal influenza vaccine", "typhoid vaccine live oral Ty21a"])
+def test_a_live_vaccine_by_name_on_an_mtor_inhibitor_warns(text):
+    found = about(cards("V38", draft("vax", text)), "R15")
+    assert [c["indicator"] for c in found] == ["warning"]
+    assert "while on oral sirolimus" in found[0]["summary"]
+
+
+@pytest.mark.parametrize("text, resource_type", [("Shingrix zoster vaccine recombinant", "MedicationRequest"),
+                                                  ("influenza vaccine inactivated injectable", "MedicationRequest"),
+                                                  ("Rubella IgG antibody", "ServiceRequest"),
+                                                  ("MMR protein immunohistochemistry", "ServiceRequest")])
+def test_non_live_vaccines_and_laboratory_orders_are_not_live_vaccines(text, resource_type):
+    assert about(cards("V38", draft("x", text, resource_type)), "R15") == []
+
+
+def test_a_live_vaccine_drafted_with_an_mtor_inhibitor_warns():
+    found = about(cards("V04", draft("siro", "sirolimus 1 MG Oral Tablet", route="oral"),
+                        draft("vax", "measles, mumps and rubella vaccine")), "R15")
+    assert any("with the drafted oral sirolimus" in c["summary"] for c in found)
+
+
+@pytest.mark.parametrize("text, rule, indicator", [
+    ("Sporanox 100 MG Oral Capsule", "R4", "warning"),
+    ("Biaxin 500 MG Oral Tablet", "R4", "warning"),
+    ("Oral itraconazole solution", "R4", "warning"),
+    ("St John's Wort extract", "R4", "info"),
+    ("Zestril 10 MG Oral Tablet", "R10", "warning"),
+])
+def test_interacting_drugs_are_found_by_brand_and_anywhere_in_the_text(text, rule, indicator):
+    found = about(cards("V38", draft("d", text)), rule)
+    assert [c["indicator"] for c in found] == [indicator]
+
+
+def test_an_ace_inhibitor_drafted_with_sirolimus_warns():
+    found = about(cards("V04", draft("siro", "sirolimus 1 MG Oral Tablet", route="oral"),
+                        draft("ace", "lisinopril 10 MG Oral Tablet")), "R10")
+    assert len(found) == 1 and found[0]["indicator"] == "warning"
+
+
+SIROLIMUS_ALLERGY = {"resourceType": "AllergyIntolerance", "id": "allergy-1",
+                     "patient": {"reference": "Patient/pecoma-v04"},
+                     "clinicalStatus": {"coding": [{"code": "active"}]}, "code": {"text": "sirolimus"}}
+
+
+@pytest.mark.parametrize("text, route", [("Fyarro 100 MG Injection", "intravenous"), ("sirolimus 1 MG Oral Tablet", "oral"),
+                                         ("temsirolimus 25 MG Injection", "intravenous")])
+def test_an_mtor_inhibitor_ordered_with_a_recorded_sirolimus_allergy_is_critical(text, route):
+    found = cards("V04", draft("m", text, route=route), extra=[SIROLIMUS_ALLERGY])
+    critical = [c for c in found if c["indicator"] == "critical" and "hypersensitivity to sirolimus" in c["summary"]]
+    assert len(critical) == 1 and critical[0]["source"]["topic"]["code"] == "S4b"
+
+
+def _grapefruit_yes(resources):
+    for r in resources:
+        if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == "grapefruit":
+            r["valueCodeableConcept"] = {"text": "Yes"}
+    return resources
+
+
+def test_grapefruit_is_named_when_sirolimus_is_ordered():
+    found = about(cards("V49", draft("siro", "sirolimus 1 MG Oral Tablet", route="oral"), change=_grapefruit_yes), "R4")
+    assert any(c["summary"].startswith("Grapefruit with the drafted oral sirolimus") and c["indicator"] == "warning"
+               for c in found)
+
+
+def test_dexamethasone_started_for_the_emergency_warns_on_a_drafted_sirolimus():
+    found = about(cards("V50", draft("siro", "sirolimus 1 MG Oral Tablet", route="oral"), hook="order-sign"), "R4")
+    dexa = [c for c in found if c["summary"].startswith("dexamethasone")]
+    assert [c["indicator"] for c in dexa] == ["warning"]
+    assert "consider a trough check" in dexa[0]["detail"] and "started for the emergency" in dexa[0]["detail"]
+
+
+@pytest.mark.parametrize("drug", ["gemcitabine", "trabectedin", "eribulin"])
+def test_s4b_calls_an_agent_outside_its_options_not_an_s4b_option(drug):
+    found = about(cards("V34", draft("c", f"{drug} injection")), "S4b")
+    assert [c["summary"] for c in found] == [f"{drug} first line with no mTOR inhibitor available: not an S4b option"]
+
+
+def test_s4b_never_offers_to_create_the_drug_already_drafted():
+    (card,) = about(cards("V34", draft("dox", "doxorubicin 2 MG/ML Injection")), "S4b")
+    assert card["summary"].endswith("consistent with S4b")
+    created = [a["resource"] for s in card.get("suggestions", []) for a in s["actions"] if a["type"] == "create"]
+    assert not any("doxorubicin" in str(r.get("medicationCodeableConcept", "")).lower() for r in created)
+
+
+@pytest.mark.parametrize("text", ["Exploratory laparotomy", "Thoracotomy and wedge resection", "Laparoscopic cholecystectomy"])
+def test_open_and_keyhole_surgery_are_surgery_on_order_sign(text):
+    found = about(cards("V38", draft("p", text, "ServiceRequest"), hook="order-sign"), "R8")
+    assert len(found) == 1
+
+
+def _bilirubin_times_uln(factor: float):
+    def change(resources):
+        for r in resources:
+            if r["resourceType"] == "Observation" and "bilirubin" in str(r.get("code", "")).lower():
+                high = r["referenceRange"][0]["high"]["value"]
+                r["valueQuantity"]["value"] = round(high * factor, 2)
+        return resources
+    return change
+
+
+def test_temsirolimus_with_bilirubin_over_1_5_uln_says_contraindicated_and_gives_no_dose():
+    found = cards("V46", draft("t", "temsirolimus 25 MG Injection", route="intravenous"), change=_bilirubin_times_uln(2.0))
+    r7 = about(found, "R7")
+    assert [(c["indicator"], c["summary"]) for c in r7] == [
+        ("critical", "Temsirolimus contraindicated: bilirubin >1.5 x ULN")]
+    (r9,) = about(found, "R9")
+    assert "25 mg IV" not in r9["detail"] and "no dose: contraindicated" in r9["detail"]
+
+
+def test_temsirolimus_with_mild_hepatic_impairment_states_the_reduced_dose_first():
+    (r9,) = about(cards("V46", draft("t", "temsirolimus 25 MG Injection", route="intravenous")), "R9")
+    assert "15 mg/week with mild hepatic impairment (R7), not the usual 25 mg IV" in r9["detail"]
+
+
+def test_oral_sirolimus_ordered_with_hepatic_impairment_warns():
+    found = about(cards("V46", draft("s", "sirolimus 1 MG Oral Tablet", route="oral")), "R7")
+    assert len(found) == 1 and "Child-Pugh" in found[0]["detail"]
