@@ -91,7 +91,9 @@ def interacting(meds: list[Medication]) -> list[tuple[Medication, tuple[str, str
 
 
 def strong_inhibitors(ctx: Context) -> list[Medication]:
-    return [m for m, (effect, strength, _) in interacting(ctx.active_meds())
+    """Strong CYP3A4 inhibitors taken or drafted in this order session (an FYARRO level must agree with both)."""
+    drafted = [o.medication for o in ctx.draft_orders if o.medication is not None]
+    return [m for m, (effect, strength, _) in interacting(ctx.active_meds() + drafted)
             if effect == "inhibitor" and strength in ("strong", "contraindicated")]
 
 

@@ -75,7 +75,8 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
         if MtoriAgent.NAB_SIROLIMUS in agents and effect == "inhibitor" and strength in ("strong", "contraindicated"):
             actions.append(f"FYARRO: reduce to {K.FYARRO_STRONG_INHIBITOR_MG_M2} mg/m2 if unavoidable (label §2.3; full wording unverified)")
         actions += advice
-        out.append(rec("R4", f"{name} ({effect}, {strength}) with {_mtori_words(ctx)}", urgency=urgency,
+        words = _mtori_words(ctx) if ctx.active_mtori else _drafted_words(agents)
+        out.append(rec("R4", f"{name} ({effect}, {strength}) with {words}", urgency=urgency,
                        about_order=ref, actions=tuple(actions)))
     if name in K.ACE_INHIBITORS and agents & {MtoriAgent.ORAL_SIROLIMUS, MtoriAgent.NAB_SIROLIMUS}:
         out.append(ace_alert(ctx, name, about_order=ref))

@@ -160,3 +160,15 @@ def test_temsirolimus_with_mild_hepatic_impairment_states_the_reduced_dose_first
 def test_oral_sirolimus_ordered_with_hepatic_impairment_warns():
     found = about(cards("V46", draft("s", "sirolimus 1 MG Oral Tablet", route="oral")), "R7")
     assert len(found) == 1 and "Child-Pugh" in found[0]["detail"]
+
+
+def test_fyarro_and_a_strong_inhibitor_drafted_together_agree_on_56_mg_m2():
+    """The FYARRO card said 'no strong CYP3A4/P-gp inhibitor in the record' beside a clarithromycin card saying
+    'FYARRO: reduce to 56 mg/m2', which itself spoke of 'a proposed mTOR inhibitor'."""
+    found = cards("V24", draft("f", "Fyarro 100 MG Injection", route="intravenous"),
+                  draft("c", "clarithromycin 500 MG Oral Tablet"))  # V24: liver tests normal, no interacting drug
+    fyarro = [c for c in found if "FYARRO" in c["summary"] and "MedicationRequest/f" in c["detail"]]
+    assert fyarro and all("no strong CYP3A4" not in c["detail"] for c in fyarro)
+    assert any("56 mg/m2" in c["summary"] for c in fyarro)
+    clari = [c for c in about(found, "R4") if c["summary"].startswith("clarithromycin")]
+    assert [c["summary"] for c in clari] == ["clarithromycin (inhibitor, strong) with the drafted nab-sirolimus (FYARRO)"]
