@@ -87,6 +87,8 @@ def _first_line_check(ctx: Context, order: DraftOrder, name: str) -> Recommendat
     """A non-mTORi systemic agent drafted in S3/S4: judged against the first-line mTOR inhibitor (spec §3 S4, S4b)."""
     if name not in K.CHEMOTHERAPY and name not in K.FIRST_LINE_COMPARISON:
         return None
+    if ctx.emergency or "S9" in ctx.modifiers:
+        return None  # R12: routine line-of-therapy advice is suppressed; S9: options unranked ('No ranking')
     ref = order.reference
     chemotherapy = name in K.CHEMOTHERAPY
     if "S4b" in ctx.modifiers:
@@ -107,11 +109,39 @@ def _first_line_check(ctx: Context, order: DraftOrder, name: str) -> Recommendat
             return None
         return rec("S4", f"{name} ordered: patient not mTOR-inhibitor-naive - review the line of therapy", about_order=ref)
     label = ("Pazopanib is off-label here: its FDA STS label requires prior chemotherapy (S004)",) if name == "pazopanib" else ()
+    comparison = f"Retrospective: {K.FIRST_LINE_COMPARISON.get(name, K.FIRST_LINE_COMPARISON_OTHER)}"
+    if ctx.facts.status.pregnant.value:  # R15: mTORi options for discussion only; nothing replaces the draft
+        return rec("S4", f"{name} ordered first line during pregnancy: mTORi options for discussion only (R15)",
+                   about_order=ref, options=mtori_options(ctx),
+                   actions=("Pregnancy: any mTOR inhibitor only after sarcoma MDT and obstetric review (R15)",
+                            "Preferred first line outside pregnancy: an mTOR inhibitor (ESMO [IV, C] via S000)"),
+                   caveats=(comparison,) + label)
     return rec("S4", f"{name} ordered first line; mTOR-inhibitor-naive advanced PEComa: an mTOR inhibitor is preferred",
                urgency=W, about_order=ref, replaces_order=ref, options=mtori_options(ctx),
                actions=("Preferred first line: an mTOR inhibitor (ESMO [IV, C] via S000; PDQ Table 9)",
                         "Doxorubicin is the option when an mTOR inhibitor is unavailable or contraindicated (S4b)"),
-               caveats=(f"Retrospective: {K.FIRST_LINE_COMPARISON.get(name, K.FIRST_LINE_COMPARISON_OTHER)}",) + label)
+               caveats=(comparison,) + label)
+
+
+def _setting_check(ctx: Context, ref: str, agent: MtoriAgent) -> list[Recommendation]:
+    """An mTOR inhibitor ordered outside its evidence: localised disease (S1/S2: adjuvant mTORi is case-report
+    only, not recommended outside a trial; FYARRO's label covers locally advanced unresectable or metastatic
+    disease) or FYARRO after progression on an mTOR inhibitor (S7: AMPECT excluded prior mTORi)."""
+    if ctx.primary in ("S1", "S2"):
+        label = (("FYARRO label: locally advanced unresectable or metastatic malignant PEComa",)
+                 if agent is MtoriAgent.NAB_SIROLIMUS else ())
+        return [rec(ctx.primary, f"{MTORI_WORDS[agent]} ordered for localised disease: not recommended outside a trial",
+                    about_order=ref, evidence=(K.EV["S2"],) + ((K.EV["FYARRO_LABEL"],) if label else ()),
+                    actions=("No standard adjuvant systemic therapy; adjuvant mTOR inhibitor: case reports only "
+                             "(S002; P-HEPCASE): not recommended outside a trial (spec §3 S2)",) + label)]
+    if agent is MtoriAgent.NAB_SIROLIMUS and ctx.progressed_on_mtori:
+        return [rec("S7", "nab-sirolimus (FYARRO) after progression on an mTOR inhibitor: no evidence for the switch",
+                    about_order=ref, evidence=(K.EV["AMPECT"], K.EV["S7"]),
+                    actions=("Switching from an oral mTOR inhibitor to nab-sirolimus: no evidence; AMPECT excluded "
+                             "prior mTOR inhibitors (spec §3 S7)",
+                             "S7 options, unranked: clinical trial, VEGFR-TKI, chemotherapy, sirolimus + exemestane "
+                             "(women), trabectedin"))]
+    return []
 
 
 def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Recommendation]:
@@ -124,6 +154,7 @@ def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Rec
                        actions=("Hypersensitivity to sirolimus or a rapamycin derivative contraindicates every mTOR "
                                 "inhibitor (spec §1): verify the allergy record before any start",
                                 "S4b: doxorubicin first line when an mTOR inhibitor is contraindicated")))
+    out.extend(_setting_check(ctx, ref, agent))
     liver = hepatic(ctx)
     if agent is MtoriAgent.TEMSIROLIMUS:
         contraindicated = liver.temsirolimus == "contraindicated"

@@ -172,3 +172,46 @@ def test_fyarro_and_a_strong_inhibitor_drafted_together_agree_on_56_mg_m2():
     assert any("56 mg/m2" in c["summary"] for c in fyarro)
     clari = [c for c in about(found, "R4") if c["summary"].startswith("clarithromycin")]
     assert [c["summary"] for c in clari] == ["clarithromycin (inhibitor, strong) with the drafted nab-sirolimus (FYARRO)"]
+
+
+CORD_COMPRESSION = {"resourceType": "Condition", "id": "cord-1", "subject": {"reference": "Patient/pecoma-v04"},
+                    "clinicalStatus": {"coding": [{"code": "active"}]}, "code": {"text": "Spinal cord compression"},
+                    "onsetDateTime": "2026-11-21"}
+
+
+def test_an_emergency_suppresses_the_routine_line_of_therapy_order_advice():
+    """Spec §4 R12: routine line-of-therapy cards are suppressed while an emergency is active."""
+    dox = draft("dox", "doxorubicin 2 MG/ML Injection")
+    assert about(cards("V04", dox), "S4")  # without the emergency: 'an mTOR inhibitor is preferred'
+    assert about(cards("V04", dox, extra=[CORD_COMPRESSION]), "S4") == []
+
+
+def test_tfe3_rearranged_disease_gets_no_preferred_mtori_over_a_drafted_chemotherapy():
+    """Spec §3 S9: trial, mTORi and VEGFR-TKI are options with 'No ranking'."""
+    found = cards("V31", draft("dox", "doxorubicin 2 MG/ML Injection"))
+    assert not any("preferred" in c["summary"] for c in found)
+
+
+def test_in_pregnancy_a_drafted_chemotherapy_is_not_steered_to_an_mtor_inhibitor():
+    """Spec §4 R15: mTORi options are for discussion only in pregnancy; no suggestion replaces or removes the draft."""
+    (card,) = about(cards("V48", draft("dox", "doxorubicin 2 MG/ML Injection")), "S4")
+    assert card["indicator"] == "info" and "during pregnancy" in card["summary"]
+    assert "suggestions" not in card
+    assert "obstetric review" in card["detail"]
+
+
+def test_fyarro_after_progression_on_an_mtor_inhibitor_says_there_is_no_evidence_for_the_switch():
+    found = about(cards("V32", draft("f", "Fyarro 100 MG Injection", route="intravenous")), "S7")
+    assert [c["summary"] for c in found] == [
+        "nab-sirolimus (FYARRO) after progression on an mTOR inhibitor: no evidence for the switch"]
+    assert "AMPECT excluded prior mTOR inhibitors" in found[0]["detail"]
+
+
+@pytest.mark.parametrize("vignette, rule, text, route, label", [
+    ("V18", "S1", "Fyarro 100 MG Injection", "intravenous", True),
+    ("V19", "S2", "sirolimus 1 MG Oral Tablet", "oral", False),
+])
+def test_an_mtor_inhibitor_for_localised_disease_is_not_recommended_outside_a_trial(vignette, rule, text, route, label):
+    found = about(cards(vignette, draft("m", text, route=route)), rule)
+    assert len(found) == 1 and found[0]["summary"].endswith("ordered for localised disease: not recommended outside a trial")
+    assert ("locally advanced unresectable or metastatic" in found[0]["detail"]) is label
