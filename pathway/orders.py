@@ -55,9 +55,10 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
     if agent is not None:
         return _mtori_order(ctx, order, agent)
     out = []
-    first_line = _first_line_check(ctx, order, name) if ctx.primary in ("S3", "S4") else None
-    if first_line is not None:
-        out.append(first_line)
+    setting_card = (_first_line_check(ctx, order, name) if ctx.primary in ("S3", "S4")
+                    else _localised_systemic_check(ctx, order, name) if ctx.primary in ("S1", "S2") else None)
+    if setting_card is not None:
+        out.append(setting_card)
     elif name == "pazopanib" and not ctx.prior_chemotherapy:
         after_mtori = ctx.facts.therapy.prior_mtori.value or ctx.active_mtori is not None
         out.append(rec("S7", "Pazopanib without prior chemotherapy: off-label (FDA STS label requires prior chemotherapy)",
@@ -104,11 +105,11 @@ def _first_line_check(ctx: Context, order: DraftOrder, name: str) -> Recommendat
         return rec("S4b", f"{name} first line with no mTOR inhibitor available: consistent with S4b",
                    about_order=ref, options=options,
                    caveats=("No chemotherapy dose in the sources: institutional STS protocol",))
+    label = ("Pazopanib is off-label here: its FDA STS label requires prior chemotherapy (S004)",) if (
+        name == "pazopanib" and not ctx.prior_chemotherapy) else ()
     if ctx.facts.therapy.prior_mtori.value or ctx.active_mtori is not None:
-        if not chemotherapy:
-            return None
-        return rec("S4", f"{name} ordered: patient not mTOR-inhibitor-naive - review the line of therapy", about_order=ref)
-    label = ("Pazopanib is off-label here: its FDA STS label requires prior chemotherapy (S004)",) if name == "pazopanib" else ()
+        return rec("S4", f"{name} ordered: patient not mTOR-inhibitor-naive - review the line of therapy", about_order=ref,
+                   caveats=label)
     comparison = f"Retrospective: {K.FIRST_LINE_COMPARISON.get(name, K.FIRST_LINE_COMPARISON_OTHER)}"
     if ctx.facts.status.pregnant.value:  # R15: mTORi options for discussion only; nothing replaces the draft
         return rec("S4", f"{name} ordered first line during pregnancy: mTORi options for discussion only (R15)",
@@ -121,6 +122,21 @@ def _first_line_check(ctx: Context, order: DraftOrder, name: str) -> Recommendat
                actions=("Preferred first line: an mTOR inhibitor (ESMO [IV, C] via S000; PDQ Table 9)",
                         "Doxorubicin is the option when an mTOR inhibitor is unavailable or contraindicated (S4b)"),
                caveats=(comparison,) + label)
+
+
+def _localised_systemic_check(ctx: Context, order: DraftOrder, name: str) -> Recommendation | None:
+    """Chemotherapy or pazopanib drafted for localised disease (spec §3 S1/S2): adjuvant chemotherapy is not
+    established; node-positive disease has its own weak statements (N1 card)."""
+    if name not in K.CHEMOTHERAPY and name not in K.FIRST_LINE_COMPARISON:
+        return None
+    caveats = ["Node-positive: S001 says post-operative chemotherapy or RT 'should be considered' (single case "
+               "report); PDQ: adjuvant chemotherapy 'may be considered but is not known to improve overall survival'"
+               ] if ctx.node_positive else []
+    if name == "pazopanib":
+        caveats.append("Pazopanib: FDA STS label requires prior chemotherapy (S004)")
+    return rec(ctx.primary, f"{name} ordered for localised disease: adjuvant chemotherapy is not established",
+               about_order=order.reference, caveats=tuple(caveats),
+               actions=("Adjuvant chemotherapy not established and not standard (S000; PDQ: 'controversial', S004)",))
 
 
 def _setting_check(ctx: Context, ref: str, agent: MtoriAgent) -> list[Recommendation]:

@@ -215,3 +215,21 @@ def test_an_mtor_inhibitor_for_localised_disease_is_not_recommended_outside_a_tr
     found = about(cards(vignette, draft("m", text, route=route)), rule)
     assert len(found) == 1 and found[0]["summary"].endswith("ordered for localised disease: not recommended outside a trial")
     assert ("locally advanced unresectable or metastatic" in found[0]["detail"]) is label
+
+
+@pytest.mark.parametrize("vignette, rule", [("V18", "S1"), ("V19", "S2")])
+@pytest.mark.parametrize("drug", ["doxorubicin", "pazopanib"])
+def test_systemic_therapy_for_localised_disease_says_adjuvant_chemotherapy_is_not_established(vignette, rule, drug):
+    """Spec §3 S1: 'Adjuvant chemotherapy not established and not standard'; pazopanib no longer cites S7
+    ('Progression after an mTOR inhibitor') for a patient who never had one."""
+    found = cards(vignette, draft("d", f"{drug} tablet or injection"))
+    assert [c["summary"] for c in about(found, rule)] == [
+        f"{drug} ordered for localised disease: adjuvant chemotherapy is not established"]
+    assert about(found, "S7") == []
+
+
+def test_pazopanib_while_on_a_first_line_mtor_inhibitor_asks_to_review_the_line_not_s7():
+    found = cards("V38", draft("p", "pazopanib 200 MG Oral Tablet"))
+    assert [c["summary"] for c in about(found, "S4")] == [
+        "pazopanib ordered: patient not mTOR-inhibitor-naive - review the line of therapy"]
+    assert about(found, "S7") == []
