@@ -55,6 +55,8 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
     if agent is not None:
         return _mtori_order(ctx, order, agent)
     out = []
+    if ctx.primary == "S8" and (name in K.CHEMOTHERAPY or name in K.FIRST_LINE_COMPARISON):
+        out.append(_s8_card(order.reference, name))
     setting_card = (_first_line_check(ctx, order, name) if ctx.primary in ("S3", "S4")
                     else _localised_systemic_check(ctx, order, name) if ctx.primary in ("S1", "S2") else None)
     if setting_card is not None:
@@ -139,10 +141,21 @@ def _localised_systemic_check(ctx: Context, order: DraftOrder, name: str) -> Rec
                actions=("Adjuvant chemotherapy not established and not standard (S000; PDQ: 'controversial', S004)",))
 
 
+def _s8_card(ref: str, name: str) -> Recommendation:
+    """Systemic therapy drafted in S8 (spec §3 S8: best supportive care; systemic options only for discussion if
+    performance status improves)."""
+    return rec("S8", f"{name} ordered: heavily pretreated or poor performance status (S8): best supportive care",
+               about_order=ref, actions=("Best supportive care and palliative care referral (S000); palliative RT for "
+                                         "symptoms (S002)",
+                                         "Systemic options for discussion if performance status improves"))
+
+
 def _setting_check(ctx: Context, ref: str, agent: MtoriAgent) -> list[Recommendation]:
     """An mTOR inhibitor ordered outside its evidence: localised disease (S1/S2: adjuvant mTORi is case-report
     only, not recommended outside a trial; FYARRO's label covers locally advanced unresectable or metastatic
     disease) or FYARRO after progression on an mTOR inhibitor (S7: AMPECT excluded prior mTORi)."""
+    if ctx.primary == "S8":
+        return [_s8_card(ref, MTORI_WORDS[agent])]
     if ctx.primary in ("S1", "S2"):
         label = (("FYARRO label: locally advanced unresectable or metastatic malignant PEComa",)
                  if agent is MtoriAgent.NAB_SIROLIMUS else ())

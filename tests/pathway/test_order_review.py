@@ -233,3 +233,12 @@ def test_pazopanib_while_on_a_first_line_mtor_inhibitor_asks_to_review_the_line_
     assert [c["summary"] for c in about(found, "S4")] == [
         "pazopanib ordered: patient not mTOR-inhibitor-naive - review the line of therapy"]
     assert about(found, "S7") == []
+
+
+@pytest.mark.parametrize("text, route", [("Fyarro 100 MG Injection", "intravenous"), ("gemcitabine injection", None),
+                                         ("pazopanib 200 MG Oral Tablet", None)])
+def test_systemic_therapy_drafted_in_s8_points_to_best_supportive_care(text, route):
+    """V33: ECOG 3, heavily pretreated (spec §3 S8); these orders produced no card at all."""
+    found = about(cards("V33", draft("d", text, route=route)), "S8")
+    assert len(found) == 1 and found[0]["summary"].endswith("(S8): best supportive care")
+    assert "if performance status improves" in found[0]["detail"]
