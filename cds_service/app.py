@@ -299,6 +299,7 @@ def _register(app: Flask) -> None:
             today=_today(),
             base_url=_public_base(),
             draft_orders=context.get("draftOrders"),
+            selections=context.get("selections"),
             settings=current_app.extensions["pecoma_settings"],
             smart_app_url=current_app.config.get("PECOMA_SMART_APP_URL") or None,
             data_notes=gathered.notes,

@@ -106,7 +106,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         resources = [e["resource"] for e in body.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
         patients = [r for r in resources if r.get("resourceType") == "Patient"]
         patient_id = patients[0].get("id") if len(patients) == 1 else None
-        draft_orders = None
+        draft_orders = selections = None
     else:
         hook = body.get("hook") or args.hook or "patient-view"
         service = next((s for s in SERVICES.values() if s["hook"] == hook), None)
@@ -124,6 +124,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             return 1
         patient_id = body["context"]["patientId"]
         draft_orders = body["context"].get("draftOrders")
+        selections = body["context"].get("selections")
 
     evaluation = evaluate(
         resources,
@@ -132,6 +133,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         today=today,
         base_url=args.base_url or config["PECOMA_PUBLIC_BASE_URL"] or "http://127.0.0.1:8080",
         draft_orders=draft_orders,
+        selections=selections,
         settings=load_site_settings(config["PECOMA_SITE_SETTINGS"]),
     )
     print(json.dumps(evaluation.as_json(), indent=2, ensure_ascii=False))

@@ -55,6 +55,7 @@ def evaluate(
     today: date,
     base_url: str,
     draft_orders: Mapping[str, Any] | None = None,
+    selections: Any = None,
     settings: Any = None,
     smart_app_url: str | None = None,
     data_notes: Iterable[str] = (),
@@ -73,7 +74,8 @@ def evaluate(
         facts.data_quality = tuple(data_notes) + tuple(facts.data_quality)
         facts.data_incomplete = tuple(data_incomplete)
         stage = "read_draft_orders"
-        orders = fhir_mappings.read_draft_orders(dict(draft_orders) if draft_orders else None)
+        orders = fhir_mappings.read_draft_orders(dict(draft_orders) if draft_orders else None,
+                                                 selections if hook == "order-select" else None)
         stage = "decide"
         decision = pathway.decide(facts, today=today, hook=hook, draft_orders=orders, settings=settings)
         stage = "render"

@@ -5,6 +5,7 @@ no medication): whatever can be read is read, and each problem is recorded in ``
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fhir_mappings import fhir
@@ -15,10 +16,17 @@ from pathway.facts import DraftOrder
 _MEDICATION_TYPES = frozenset({"MedicationRequest", "MedicationOrder", "MedicationStatement"})
 
 
-def read_draft_orders(draft_orders: Any) -> tuple[DraftOrder, ...]:
-    """DraftOrders from a Bundle (or a list of resources / entries). Never raises."""
+def read_draft_orders(draft_orders: Any, selections: Any = None) -> tuple[DraftOrder, ...]:
+    """DraftOrders from a Bundle (or a list of resources / entries). Never raises.
+
+    ``selections`` (order-select's ``Type/id`` list): only those orders are ``selected``; without it every order is.
+    """
     try:
-        return tuple(o for o in (_read(i, r) for i, r in enumerate(_resources(draft_orders))) if o is not None)
+        orders = tuple(o for o in (_read(i, r) for i, r in enumerate(_resources(draft_orders))) if o is not None)
+        if isinstance(selections, list) and selections:
+            chosen = {s for s in selections if isinstance(s, str)}
+            orders = tuple(replace(o, selected=o.reference in chosen) for o in orders)
+        return orders
     except Exception:  # noqa: BLE001 - last resort: an order hook must still be answered
         return ()
 

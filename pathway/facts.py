@@ -224,6 +224,7 @@ class DraftOrder:
     medication: Medication | None = None  # for medication orders: ingredient, route, dose as drafted
     text: str | None = None  # display / text of the order
     live_vaccine: bool = False
+    selected: bool = True  # order-select: among context.selections (the others are context, not judged again)
     defects: tuple[str, ...] = ()  # what could not be read (invalid R4 shapes are read leniently)
 
 

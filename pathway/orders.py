@@ -22,9 +22,12 @@ I, W, C = Urgency.INFO, Urgency.WARNING, Urgency.CRITICAL
 
 
 def check_orders(ctx: Context) -> list[Recommendation]:
+    """Judge the selected draft orders (order-select: the newly selected ones; order-sign: all); the other drafts
+    are context (e.g. an ACE inhibitor selected beside a drafted sirolimus), not judged again on every selection."""
     out: list[Recommendation] = []
     for order in ctx.draft_orders:
-        out.extend(check_order(ctx, order))
+        if order.selected:
+            out.extend(check_order(ctx, order))
     return out
 
 

@@ -242,3 +242,25 @@ def test_systemic_therapy_drafted_in_s8_points_to_best_supportive_care(text, rou
     found = about(cards("V33", draft("d", text, route=route)), "S8")
     assert len(found) == 1 and found[0]["summary"].endswith("(S8): best supportive care")
     assert "if performance status improves" in found[0]["detail"]
+
+
+def test_order_select_judges_the_new_selection_and_uses_the_other_drafts_as_context():
+    """CDS Hooks order-select: `selections` are the newly selected orders. An earlier draft is not judged again
+    on every selection, but it still counts (an ACE inhibitor selected beside a drafted sirolimus -> R10)."""
+    resources = bundle_resources(load_vignette_bundle("V04"))
+    drafts = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": draft("dox", "doxorubicin 2 MG/ML Injection")},
+        {"resource": draft("siro", "sirolimus 1 MG Oral Tablet", route="oral")},
+        {"resource": draft("ace", "lisinopril 10 MG Oral Tablet")}]}
+
+    def judged(selections):
+        out = evaluate(resources, hook="order-select", patient_id="pecoma-v04", today=TODAY, base_url="http://localhost",
+                       draft_orders=drafts, selections=selections).cards
+        return {(c["source"]["topic"]["code"], ref) for c in out
+                for ref in ("dox", "siro", "ace") if f"(MedicationRequest/{ref})" in c.get("detail", "")}
+
+    assert judged(["MedicationRequest/ace"]) == {("R10", "ace")}
+    assert ("S4", "dox") in judged(["MedicationRequest/dox"]) and not {r for _, r in judged(["MedicationRequest/dox"])} - {"dox"}
+    everything = evaluate(resources, hook="order-sign", patient_id="pecoma-v04", today=TODAY, base_url="http://localhost",
+                          draft_orders=drafts, selections=["MedicationRequest/ace"]).cards
+    assert {"S4", "R10"} <= {c["source"]["topic"]["code"] for c in everything}  # order-sign: every draft
