@@ -180,7 +180,7 @@ def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Rec
     ref = order.reference
     out = []
     contraindication = ctx.facts.therapy.mtori_contraindication
-    if contraindication.known and "hypersensitivity" in str(contraindication.value):  # spec §1 (S4b branch)
+    if contraindication.known:  # spec §1 (S4b branch); the mapper records it from the allergy list
         out.append(rec("S4b", f"{MTORI_WORDS[agent]} ordered with a recorded {contraindication.value}", urgency=C,
                        about_order=ref, facts_used=(FactUse("mTOR inhibitor contraindication", contraindication),),
                        actions=("Hypersensitivity to sirolimus or a rapamycin derivative contraindicates every mTOR "
