@@ -139,9 +139,10 @@ def _localised_systemic_check(ctx: Context, order: DraftOrder, name: str) -> Rec
                ] if ctx.node_positive else []
     if name == "pazopanib":
         caveats.append("Pazopanib: FDA STS label requires prior chemotherapy (S004)")
-    return rec(ctx.primary, f"{name} ordered for localised disease: adjuvant chemotherapy is not established",
+    return rec(ctx.primary, f"{name} ordered for localised disease: adjuvant systemic therapy is not established",
                about_order=order.reference, caveats=tuple(caveats),
-               actions=("Adjuvant chemotherapy not established and not standard (S000; PDQ: 'controversial', S004)",))
+               actions=("Adjuvant chemotherapy not established and not standard (S000; PDQ: 'controversial', S004); "
+                        "no standard adjuvant systemic therapy (S2)",))
 
 
 def _s8_card(ref: str, name: str) -> Recommendation:

@@ -224,7 +224,7 @@ def test_systemic_therapy_for_localised_disease_says_adjuvant_chemotherapy_is_no
     ('Progression after an mTOR inhibitor') for a patient who never had one."""
     found = cards(vignette, draft("d", f"{drug} tablet or injection"))
     assert [c["summary"] for c in about(found, rule)] == [
-        f"{drug} ordered for localised disease: adjuvant chemotherapy is not established"]
+        f"{drug} ordered for localised disease: adjuvant systemic therapy is not established"]
     assert about(found, "S7") == []
 
 
