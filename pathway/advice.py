@@ -12,6 +12,7 @@ from pathway.decision import FactUse, Recommendation, Urgency
 from pathway.facts import AjccSiteGroup, Fact, MtoriAgent
 from pathway.options import fyarro_dose, mtori_options, s4b_options, s7_options, s9_options
 from pathway.orderables import proposed_order
+from pathway.safety import liver_facts
 from pathway.setting import s6_criteria
 
 #: Option labels of options.mtori_options, by the agent the patient is on.
@@ -112,7 +113,7 @@ def first_line_mtori(ctx: Context, rule_id: str) -> Recommendation:
                        f"{ctx.facts.diagnosis.text.value}; the setting rests on disease extent, not on the class")
     dose = fyarro_dose(ctx)
     facts_used = (FactUse("M", ctx.facts.extent.m), FactUse("ECOG", ctx.facts.status.ecog),
-                  FactUse("total bilirubin", ctx.lab_fact("total_bilirubin")), FactUse("AST", ctx.lab_fact("ast")))
+                  *liver_facts(ctx))
     if ctx.active_mtori is not None:
         return _on_first_line_mtori(ctx, rule_id, words, actions, caveats, facts_used)
     prior = [line for line in ctx.facts.therapy.lines if set(line.agents) & K.MTORI_AGENT_NAMES]

@@ -15,8 +15,8 @@ from pathway.facts import DraftOrder, MtoriAgent
 from pathway.options import (fyarro_dose, fyarro_dosage_text, hepatic, interacting, missing_liver_tests, mtori_options,
                              s4b_options)
 from pathway.orderables import proposed_order
-from pathway.safety import (MTORI_WORDS, _mtori_words, _rank, ace_alert, interaction_advice, live_vaccine_alert,
-                            started_for_emergency, surgery_alert)
+from pathway.safety import (MTORI_WORDS, _mtori_words, _rank, ace_alert, emergency_start_note, grapefruit_alert,
+                            interaction_advice, live_vaccine_alert, liver_facts, started_for_emergency, surgery_alert)
 
 I, W, C = Urgency.INFO, Urgency.WARNING, Urgency.CRITICAL
 
@@ -208,9 +208,7 @@ def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Rec
                                     else f"{K.TEMSIROLIMUS_MILD_HEPATIC_DOSE} ('Dose reduction is required')",)))
     if agent is MtoriAgent.ORAL_SIROLIMUS and liver.impaired:
         out.append(rec("R7", f"Oral sirolimus ordered with hepatic impairment ({liver.bilirubin_words})", urgency=W,
-                       about_order=ref, actions=(K.SIROLIMUS_HEPATIC_NOTE,),
-                       facts_used=(FactUse("total bilirubin", ctx.lab_fact("total_bilirubin")),
-                                   FactUse("AST", ctx.lab_fact("ast")))))
+                       about_order=ref, actions=(K.SIROLIMUS_HEPATIC_NOTE,), facts_used=liver_facts(ctx)))
     level_card = False  # a FYARRO dose-level card that already names a strong inhibitor (R4 -> 56 mg/m2)
     if agent is MtoriAgent.NAB_SIROLIMUS:
         dose = fyarro_dose(ctx)
@@ -235,13 +233,11 @@ def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Rec
             urgency = max(urgency, W, key=_rank)
             if agent is MtoriAgent.ORAL_SIROLIMUS:
                 actions.append("Oral sirolimus: consider a trough check")
-            actions.append(f"{med.ingredient} was started for the emergency (R12): keep it; check its effect on the mTORi")
+            actions.append(emergency_start_note(med))
         out.append(rec("R4", f"{med.ingredient} ({effect}, {strength}) with the drafted {MTORI_WORDS[agent]}",
                        urgency=urgency, about_order=ref, actions=tuple(actions)))
     if ctx.facts.clinical.grapefruit.value and agent in (MtoriAgent.ORAL_SIROLIMUS, MtoriAgent.NAB_SIROLIMUS):
-        out.append(rec("R4", f"Grapefruit with the drafted {MTORI_WORDS[agent]}: must not be taken", urgency=W,
-                       about_order=ref, actions=("Grapefruit juice must not be taken with sirolimus (USPI)",),
-                       facts_used=(FactUse("grapefruit", ctx.facts.clinical.grapefruit),)))
+        out.append(grapefruit_alert(ctx, f"the drafted {MTORI_WORDS[agent]}", about_order=ref))
     if ctx.facts.status.pregnant.value:
         out.append(rec("R15", "mTOR inhibitor ordered during pregnancy: embryo-fetal toxicity", urgency=C,
                        about_order=ref, actions=("Specialist review (sarcoma MDT + obstetric) before any start",)))

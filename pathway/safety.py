@@ -159,15 +159,23 @@ def r4(ctx: Context) -> list[Recommendation]:
             actions.append(f"FYARRO: {fyarro_dose(ctx).path}")
         actions += advice
         if under_r12:
-            actions.append(f"{med.ingredient} was started for the emergency (R12): keep it; check its effect on the mTORi")
+            actions.append(emergency_start_note(med))
         out.append(rec("R4", f"{med.ingredient} ({effect}) with {_mtori_words(ctx)}: interaction", urgency=urgency,
                        actions=tuple(actions), facts_used=(FactUse("medication", Fact(med.text or med.ingredient,
                                                                                     sources=med.sources, note=med.note)),)))
     if ctx.facts.clinical.grapefruit.value:
-        out.append(rec("R4", f"Grapefruit with {_mtori_words(ctx)}: must not be taken", urgency=W,
-                       actions=("Grapefruit juice must not be taken with sirolimus (USPI)",),
-                       facts_used=(FactUse("grapefruit", ctx.facts.clinical.grapefruit),)))
+        out.append(grapefruit_alert(ctx, _mtori_words(ctx)))
     return out
+
+
+def grapefruit_alert(ctx: Context, mtori_words: str, **fields) -> Recommendation:
+    return rec("R4", f"Grapefruit with {mtori_words}: must not be taken", urgency=W,
+               actions=("Grapefruit juice must not be taken with sirolimus (USPI)",),
+               facts_used=(FactUse("grapefruit", ctx.facts.clinical.grapefruit),), **fields)
+
+
+def emergency_start_note(med: Medication) -> str:
+    return f"{med.ingredient} was started for the emergency (R12): keep it; check its effect on the mTORi"
 
 
 def _rank(u: Urgency) -> int:
@@ -327,9 +335,13 @@ def r7(ctx: Context) -> list[Recommendation]:
     band = liver.fyarro_band or "impaired"
     return [rec("R7", f"Hepatic impairment ({band}, {liver.bilirubin_words}) with {_mtori_words(ctx)}",
                 urgency=C if critical else W, actions=tuple(actions),
-                facts_used=(FactUse("total bilirubin", ctx.lab_fact("total_bilirubin")),
-                            FactUse("AST", ctx.lab_fact("ast"))),
+                facts_used=liver_facts(ctx),
                 caveats=("AMPECT's 'bilirubin <=1.5 x ULN' is a trial entry criterion, not a dosing criterion",))]
+
+
+def liver_facts(ctx: Context) -> tuple[FactUse, FactUse]:
+    """The two labs of the hepatic bands (R7), as shown on every card that rests on them."""
+    return FactUse("total bilirubin", ctx.lab_fact("total_bilirubin")), FactUse("AST", ctx.lab_fact("ast"))
 
 
 # ---------------------------------------------------------------- R8 surgery, R10 ACE inhibitor
