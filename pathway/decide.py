@@ -6,7 +6,7 @@ data gaps (C11). Pure: no I/O, no clock (``today`` is passed in).
 """
 from __future__ import annotations
 
-from dataclasses import fields as dc_fields, is_dataclass
+from dataclasses import fields as dc_fields
 from datetime import date
 
 from pathway import advice, gaps, safety
