@@ -142,6 +142,9 @@ FIRST_LINE_COMPARISON = {
     "pazopanib": "mTORi ORR 41%, mPFS 9 months vs antiangiogenics 8.3%, 5.4 months (P-SANF19)",
 }
 FIRST_LINE_COMPARISON_OTHER = "mTORi ORR 41%, mPFS 9 months (P-SANF19)"
+#: Non-mTORi systemic anticancer agents the order checks judge against the disease setting (S1/S2, S3/S4, S8).
+NON_MTORI_SYSTEMIC = CHEMOTHERAPY | frozenset(FIRST_LINE_COMPARISON)
+PAZOPANIB_LABEL = "FDA STS label requires prior chemotherapy (S004)"  # spec §3 S7 (S004)
 MTORI_AGENT_NAMES = frozenset({"sirolimus", "nab-sirolimus", "fyarro", "temsirolimus", "everolimus"})
 
 # ------------------------------------------------------------------ evidence statements

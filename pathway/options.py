@@ -220,7 +220,7 @@ def received(ctx: Context, agents: set[str]) -> str | None:
 
 def s7_options(ctx: Context, *, sex_pending: bool) -> tuple[Option, ...]:
     """All S7 options, unranked; already-received ones marked with their dates (never removed)."""
-    pazopanib_note = ("FDA STS label requires prior chemotherapy (S004)" +
+    pazopanib_note = (K.PAZOPANIB_LABEL +
                       ("" if ctx.prior_chemotherapy else " -> off-label after an mTORi alone"))
     options = [
         Option("clinical trial", "Where available (S003; P-SANF20); options unranked.", (EV["S7"],),

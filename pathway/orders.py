@@ -58,10 +58,14 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
     if agent is not None:
         return _mtori_order(ctx, order, agent)
     out = []
-    if ctx.primary == "S8" and (name in K.CHEMOTHERAPY or name in K.FIRST_LINE_COMPARISON):
-        out.append(_s8_card(order.reference, name))
-    setting_card = (_first_line_check(ctx, order, name) if ctx.primary in ("S3", "S4")
-                    else _localised_systemic_check(ctx, order, name) if ctx.primary in ("S1", "S2") else None)
+    systemic = name in K.NON_MTORI_SYSTEMIC
+    if systemic and ctx.primary == "S8":
+        out.append(_s8_card(ref, name))
+    setting_card = None
+    if systemic and ctx.primary in ("S3", "S4"):
+        setting_card = _first_line_check(ctx, order, name)
+    elif systemic and ctx.primary in ("S1", "S2"):
+        setting_card = _localised_systemic_check(ctx, order, name)
     if setting_card is not None:
         out.append(setting_card)
     elif name == "pazopanib" and not ctx.prior_chemotherapy:
@@ -91,8 +95,6 @@ def check_order(ctx: Context, order: DraftOrder) -> list[Recommendation]:
 
 def _first_line_check(ctx: Context, order: DraftOrder, name: str) -> Recommendation | None:
     """A non-mTORi systemic agent drafted in S3/S4: judged against the first-line mTOR inhibitor (spec §3 S4, S4b)."""
-    if name not in K.CHEMOTHERAPY and name not in K.FIRST_LINE_COMPARISON:
-        return None
     if ctx.emergency or "S9" in ctx.modifiers:
         return None  # R12: routine line-of-therapy advice is suppressed; S9: options unranked ('No ranking')
     ref = order.reference
@@ -110,7 +112,7 @@ def _first_line_check(ctx: Context, order: DraftOrder, name: str) -> Recommendat
         return rec("S4b", f"{name} first line with no mTOR inhibitor available: consistent with S4b",
                    about_order=ref, options=options,
                    caveats=("No chemotherapy dose in the sources: institutional STS protocol",))
-    label = ("Pazopanib is off-label here: its FDA STS label requires prior chemotherapy (S004)",) if (
+    label = (f"Pazopanib is off-label here: its {K.PAZOPANIB_LABEL}",) if (
         name == "pazopanib" and not ctx.prior_chemotherapy) else ()
     if ctx.facts.therapy.prior_mtori.value or ctx.active_mtori is not None:
         return rec("S4", f"{name} ordered: patient not mTOR-inhibitor-naive - review the line of therapy", about_order=ref,
@@ -129,16 +131,14 @@ def _first_line_check(ctx: Context, order: DraftOrder, name: str) -> Recommendat
                caveats=(comparison,) + label)
 
 
-def _localised_systemic_check(ctx: Context, order: DraftOrder, name: str) -> Recommendation | None:
+def _localised_systemic_check(ctx: Context, order: DraftOrder, name: str) -> Recommendation:
     """Chemotherapy or pazopanib drafted for localised disease (spec §3 S1/S2): adjuvant chemotherapy is not
     established; node-positive disease has its own weak statements (N1 card)."""
-    if name not in K.CHEMOTHERAPY and name not in K.FIRST_LINE_COMPARISON:
-        return None
     caveats = ["Node-positive: S001 says post-operative chemotherapy or RT 'should be considered' (single case "
                "report); PDQ: adjuvant chemotherapy 'may be considered but is not known to improve overall survival'"
                ] if ctx.node_positive else []
     if name == "pazopanib":
-        caveats.append("Pazopanib: FDA STS label requires prior chemotherapy (S004)")
+        caveats.append(f"Pazopanib: {K.PAZOPANIB_LABEL}")
     return rec(ctx.primary, f"{name} ordered for localised disease: adjuvant systemic therapy is not established",
                about_order=order.reference, caveats=tuple(caveats),
                actions=("Adjuvant chemotherapy not established and not standard (S000; PDQ: 'controversial', S004); "
