@@ -27,7 +27,7 @@ from cds_service.services import SERVICES, discovery_document, prefetch_template
 from cds_service.retention import Maintenance, RetentionSettings
 from cds_service.spool import Spool
 from cds_service.storage import DatabaseUnavailable, JtiGuard, StorageError, Store, patient_key
-from cds_service.validation import MAX_PROBLEMS, check_feedback, validate_request, validate_response
+from cds_service.validation import check_feedback, validate_request, validate_response
 
 JSON_TYPES = ("application/json", "application/fhir+json")
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -344,8 +344,7 @@ def _register(app: Flask) -> None:
         g.log.update(feedback_items=len(body["feedback"]), new=new, duplicate=duplicate)
         if check.bad_items:
             g.log["refused_items"] = len(check.bad_items)
-            problems = [p for i in sorted(check.bad_items) for p in check.bad_items[i]][:MAX_PROBLEMS]
-            return _outcome_response(400, problems, information=[
+            return _outcome_response(400, check.problems(), information=[
                 f"{len(items)} of {len(body['feedback'])} feedback item(s) were stored ({new} new, {duplicate} "
                 f"already stored); the {len(check.bad_items)} item(s) listed were refused. Resending the whole "
                 "batch is safe: an item is stored once."])

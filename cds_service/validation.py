@@ -1,6 +1,7 @@
 """JSON Schema + semantic validation of CDS Hooks 2.0 requests, feedback and responses.
 
-Each ``validate_*`` function returns a list of human-readable problems (empty = valid).
+Each ``validate_*`` function returns a list of human-readable problems (empty = valid);
+``check_feedback`` also says which items of a batch can still be stored.
 The schemas live in ``schemas/`` (draft 2020-12); the checks below are those a schema
 cannot express. ``validate_response`` is used by ``cards`` and by every test that
 receives a hook response.
@@ -149,6 +150,10 @@ class FeedbackCheck:
     refused: list[str]
     bad_items: dict[int, list[str]]
 
+    def problems(self) -> list[str]:
+        """Every problem in one list, the envelope's first, then each refused item's (empty = store the whole batch)."""
+        return (self.refused + [p for i in sorted(self.bad_items) for p in self.bad_items[i]])[:MAX_PROBLEMS]
+
 
 def check_feedback(body: Any) -> FeedbackCheck:
     """Problems of a feedback body (CDS Hooks 2.0 §Feedback), split into the envelope's and each item's."""
@@ -172,12 +177,6 @@ def check_feedback(body: Any) -> FeedbackCheck:
             except ValueError:
                 bad_items[i] = [f"feedback[{i}].outcomeTimestamp: not a valid date-time"]
     return FeedbackCheck([], bad_items)
-
-
-def validate_feedback(body: Any) -> list[str]:
-    """Every problem of a feedback body in one list (empty = the whole batch can be stored)."""
-    check = check_feedback(body)
-    return check.refused + [p for i in sorted(check.bad_items) for p in check.bad_items[i]][:MAX_PROBLEMS]
 
 
 def parse_timestamp(text: str) -> datetime:

@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from cds_service.validation import validate_feedback, validate_response
+from cds_service.validation import check_feedback, validate_response
 
 GOOD_CARD = {
     "uuid": "0b6b2b44-6c3f-4b59-a8a5-0d1f3f8a2f11",
@@ -71,7 +71,7 @@ def test_extra_top_level_fields_are_refused():
 def test_feedback_accepts_what_the_sandbox_sends():
     body = {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T12:00:00.123Z",
                           "overrideReason": {"reason": {"system": "https://x", "code": "patient-declined"}}}]}
-    assert validate_feedback(body) == []
+    assert check_feedback(body).problems() == []
 
 
 @pytest.mark.parametrize("item", [
@@ -83,4 +83,4 @@ def test_feedback_accepts_what_the_sandbox_sends():
 def test_feedback_the_spec_allows_is_not_refused(item):
     """CDS Hooks 2.0 feedback: RFC 3339 allows 't'/'z'; the spec does not forbid these field combinations, and a
     refused batch loses every item in it."""
-    assert validate_feedback({"feedback": [item]}) == []
+    assert check_feedback({"feedback": [item]}).problems() == []
