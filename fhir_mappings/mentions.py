@@ -27,8 +27,8 @@ def extract_mentions(ctx: Context) -> None:
             found = [k for k in _mentioned(text) if k not in recorded] if text else ()
             if not found or fhir.is_excluded(resource):
                 continue
+            when = fhir.effective_date(resource) if rtype == "Observation" else fhir.onset(resource)
             for key in found:
-                when = fhir.effective_date(resource) if rtype == "Observation" else fhir.onset(resource)
                 ctx.note(f"{fhir.reference(resource) or rtype} ({when.isoformat() if when else 'undated'}) mentions "
                          f"{_WORDS.get(key, key)} in free text: verify; R12 acts only on a problem-list entry")
 
