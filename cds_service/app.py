@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from cds_service import auth, data_access, metrics
+from cds_service.compute_gate import ComputeGate
 from cds_service.config import ConfigError, is_demo, load_config, require_service_settings
 from cds_service.jsonlog import configure as configure_logging, log_event
 from cds_service.outcome import operation_outcome
@@ -62,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["pecoma_spool"] = spool = Spool.from_config(config)
     app.extensions["pecoma_maintenance"] = Maintenance(store, spool, RetentionSettings.from_config(config))
     app.extensions["pecoma_settings"] = load_site_settings(config.get("PECOMA_SITE_SETTINGS"))
+    app.extensions["pecoma_compute_gate"] = ComputeGate()  # one hook computes at a time per process
     if is_demo(config):
         log_event(
             "DEMO MODE: CORS allows any origin unless PECOMA_CORS_ORIGINS is set, patient keys use a public demo "
@@ -156,6 +158,11 @@ def _authenticate() -> auth.Caller:
 
 def _read_json_body() -> Any:
     """415 / 413 / 400 checks, in that order; returns the parsed JSON."""
+    return _parse_json(_read_body())
+
+
+def _read_body() -> bytes:
+    """415 / 413 / 400 (empty) checks, in that order; returns the body's bytes."""
     mimetype = (request.mimetype or "").lower()
     if mimetype not in JSON_TYPES:
         raise RequestRefused(415, f"Content-Type must be application/json, not {mimetype or 'missing'}")
@@ -170,6 +177,11 @@ def _read_json_body() -> Any:
         raise RequestRefused(413, f"request body exceeds the limit of {limit} bytes (PECOMA_MAX_BODY_BYTES)")
     if not data.strip():
         raise RequestRefused(400, "request body is empty; a JSON object is required")
+    return data
+
+
+def _parse_json(data: bytes) -> Any:
+    """The parsed body; 400 when it is not JSON."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -277,41 +289,10 @@ def _register(app: Flask) -> None:
         service = _service_or_404(service_id)
         g.log["service"] = service_id
         _authenticate()  # before the body is read: an unknown caller learns nothing about our validation
-        body = _read_json_body()
-        if isinstance(body, dict) and isinstance(body.get("hookInstance"), str) and UUID_PATTERN.match(body["hookInstance"]):
-            g.log["hookInstance"] = body["hookInstance"]  # a UUID: safe to log, also for refused requests
-        problems = validate_request(body, service)
-        if problems:
-            raise RequestRefused(400, *problems)
-        try:
-            gathered = data_access.gather(body, prefetch_templates(service_id), current_app.config)
-        except data_access.PreconditionFailed as failed:
-            g.log["missing_keys"] = list(failed.keys)
-            return _outcome_response(412, [failed.detail], {"X-Missing-Prefetch": ",".join(failed.keys)})
-        except Exception:  # noqa: BLE001 - a data-access bug degrades like a pipeline failure
-            log_event("data_access_error", logging.ERROR, exc_info=True, hookInstance=body["hookInstance"])
-            return _cards_response([unavailable_card()], degraded=True)
-        context = body["context"]
-        evaluation = evaluate(
-            gathered.resources,
-            hook=service["hook"],
-            patient_id=context["patientId"],
-            today=_today(),
-            base_url=_public_base(),
-            draft_orders=context.get("draftOrders"),
-            selections=context.get("selections"),
-            settings=current_app.extensions["pecoma_settings"],
-            smart_app_url=current_app.config.get("PECOMA_SMART_APP_URL") or None,
-            data_notes=gathered.notes,
-            data_incomplete=gathered.incomplete,
-        )
-        cards = evaluation.cards
-        problems = validate_response({"cards": cards})
-        if problems:  # never emit an invalid response: degrade and log what was wrong (no content)
-            log_event("invalid_response_suppressed", logging.ERROR, hookInstance=body["hookInstance"], problems=problems[:5])
-            cards = [unavailable_card()]
-        _record_cards(service_id, body["hookInstance"], context["patientId"], cards)
-        return _cards_response(cards, degraded=evaluation.degraded or bool(problems))
+        data = _read_body()  # outside the gate: a slow upload never holds it
+        gate = current_app.extensions["pecoma_compute_gate"]
+        with gate:
+            return _answer_hook(service_id, service, _parse_json(data), gate)
 
     @app.post("/cds-services/<service_id>/feedback")
     def feedback(service_id: str) -> Response:
@@ -374,6 +355,45 @@ def _register(app: Flask) -> None:
         if system is None:
             raise RequestRefused(404, "override reasons are not defined in this version")
         return json_response(system, mimetype="application/fhir+json")
+
+
+def _answer_hook(service_id: str, service: Mapping[str, Any], body: Any, gate: ComputeGate) -> Response:
+    """Validate a parsed hook request, gather its data (``gate`` released while a FHIR server is queried),
+    run the pipeline, check and record the cards."""
+    if isinstance(body, dict) and isinstance(body.get("hookInstance"), str) and UUID_PATTERN.match(body["hookInstance"]):
+        g.log["hookInstance"] = body["hookInstance"]  # a UUID: safe to log, also for refused requests
+    problems = validate_request(body, service)
+    if problems:
+        raise RequestRefused(400, *problems)
+    try:
+        gathered = data_access.gather(body, prefetch_templates(service_id), current_app.config, while_waiting=gate.released)
+    except data_access.PreconditionFailed as failed:
+        g.log["missing_keys"] = list(failed.keys)
+        return _outcome_response(412, [failed.detail], {"X-Missing-Prefetch": ",".join(failed.keys)})
+    except Exception:  # noqa: BLE001 - a data-access bug degrades like a pipeline failure
+        log_event("data_access_error", logging.ERROR, exc_info=True, hookInstance=body["hookInstance"])
+        return _cards_response([unavailable_card()], degraded=True)
+    context = body["context"]
+    evaluation = evaluate(
+        gathered.resources,
+        hook=service["hook"],
+        patient_id=context["patientId"],
+        today=_today(),
+        base_url=_public_base(),
+        draft_orders=context.get("draftOrders"),
+        selections=context.get("selections"),
+        settings=current_app.extensions["pecoma_settings"],
+        smart_app_url=current_app.config.get("PECOMA_SMART_APP_URL") or None,
+        data_notes=gathered.notes,
+        data_incomplete=gathered.incomplete,
+    )
+    cards = evaluation.cards
+    problems = validate_response({"cards": cards})
+    if problems:  # never emit an invalid response: degrade and log what was wrong (no content)
+        log_event("invalid_response_suppressed", logging.ERROR, hookInstance=body["hookInstance"], problems=problems[:5])
+        cards = [unavailable_card()]
+    _record_cards(service_id, body["hookInstance"], context["patientId"], cards)
+    return _cards_response(cards, degraded=evaluation.degraded or bool(problems))
 
 
 def _record_cards(service_id: str, hook_instance: str, patient_id: str, cards: list[dict[str, Any]]) -> None:

@@ -20,8 +20,9 @@ import logging
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, ContextManager, Mapping
 from urllib.parse import quote, urlsplit
 
 from cds_service import fhir_client, metrics
@@ -115,8 +116,10 @@ def gather(
     config: Mapping[str, Any],
     *,
     client: FhirClient | None = None,
+    while_waiting: Callable[[], ContextManager[object]] = nullcontext,
 ) -> Gathered:
-    """Resolve every prefetch template of the service for this request (see the module table)."""
+    """Resolve every prefetch template of the service for this request (see the module table).
+    ``while_waiting`` is entered while the FHIR server is queried (the app releases its compute gate)."""
     started = time.monotonic()
     context = request_body.get("context") if isinstance(request_body.get("context"), dict) else {}
     patient_id = context.get("patientId") if isinstance(context.get("patientId"), str) else None
@@ -158,7 +161,8 @@ def gather(
             if unobtainable:
                 raise PreconditionFailed(unobtainable, f"Required FHIR data missing from prefetch ({', '.join(unobtainable)}) and {refusal}.")
         else:
-            results.update(_fetch_all(jobs, prefetch_templates, access, settings, client or fhir_client.shared_client(), started, patient_id))
+            with while_waiting():
+                results.update(_fetch_all(jobs, prefetch_templates, access, settings, client or fhir_client.shared_client(), started, patient_id))
 
     failed = {key: r.failure for key, r in results.items() if r.failure}
     if failed:
