@@ -1,8 +1,10 @@
 """The Flask application: discovery, hooks, feedback, rules, code systems, health, CORS.
 
-Request flow of a hook call (DESIGN.md §One request): 404 unknown service -> 415
-content type -> 413 size -> 400 JSON -> 401 authenticate -> 400 schema + semantics ->
-412 data -> extract/decide/render (``pipeline.evaluate``) -> record cards -> 200.
+Request flow of a hook call (DESIGN.md §One request): 404 unknown service -> 401 authenticate ->
+415 content type -> 413 size -> 400 empty body -> then one request per process at a time
+(``compute_gate``): 400 JSON -> 400 schema + semantics -> 412 data (the gate is released while the
+FHIR server is queried) -> extract/decide/render (``pipeline.evaluate``) -> response check ->
+record cards -> 200.
 Every non-2xx answer carries a FHIR OperationOutcome; 401 carries no details.
 """
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Mapping, pathway and rendering are CPU-bound Python. With gunicorn's gthread workers, requests computing at once
 only take turns on the GIL (a forced switch every 5 ms), so each of them finishes later. Requests queue on the
 gate instead; one that waits on the EHR's FHIR server releases it (``released``), so a slow fallback query still
-never blocks the worker's other threads. Measured: medium requests at concurrency 8, p99 about 30% lower.
+never blocks the worker's other threads. Measured (medium requests, concurrency 8, median of 5 interleaved runs):
+134 vs 124 req/s, p99 93 vs 123 ms.
 """
 from __future__ import annotations
 
