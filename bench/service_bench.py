@@ -564,7 +564,7 @@ def print_report(report: dict, args: argparse.Namespace) -> bool:
     print(f"\nservice benchmark  generator={report['generator']}  repeats={args.repeat}  cpus={os.cpu_count()}  "
           f"gunicorn {GUNICORN_OVERRIDES or 'production settings'}  load avg before {report['load_before'][0]:.2f}, after {report.get('load_after', (float('nan'),))[0]:.2f}")
     print("bodies: " + ", ".join(f"{s} {n} resources {b / 1024:.0f} KB" for s, (n, b) in report["bodies"].items()))
-    print(f"\n| size | c | floor req/s | service req/s | ratio | floor p50 | service p50 | floor p99 | service p99 | p99 ratio |")
+    print("\n| size | c | floor req/s | service req/s | ratio | floor p50 | service p50 | floor p99 | service p99 | p99 ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         for c in args.concurrency:
