@@ -74,6 +74,7 @@ TEMSIROLIMUS_PREMED = ("'Antihistamine pre-treatment is recommended': an H1 anta
                        "about 30 minutes before the infusion")
 TEMSIROLIMUS_MILD_HEPATIC_DOSE = "15 mg/week"  # bilirubin >1-1.5 x ULN, or AST >ULN with bilirubin <=ULN [V mirror]
 TEMSIROLIMUS_CONTRAINDICATED_BILIRUBIN_X_ULN = 1.5  # bilirubin >1.5 x ULN -> contraindicated [V mirror]
+TEMSIROLIMUS_CONTRAINDICATED_WORDS = f"bilirubin >{TEMSIROLIMUS_CONTRAINDICATED_BILIRUBIN_X_ULN:g} x ULN"  # in card text
 TEMSIROLIMUS_STRONG_INHIBITOR_DOSE = "12.5 mg/week"  # if a strong inhibitor is unavoidable [V mirror]
 TEMSIROLIMUS_STRONG_INDUCER_DOSE = "up to 50 mg/week"  # if a strong inducer is unavoidable [V mirror]
 TEMSIROLIMUS_HOLD_ANC = 1.0  # x10^9/L: hold if ANC <1.0 [V mirror]

@@ -158,7 +158,6 @@ def _r15_text(ctx: Context) -> str:
     return ""
 
 
-
 def mtori_options(ctx: Context) -> tuple[Option, ...]:
     """nab-sirolimus (FYARRO), oral sirolimus, temsirolimus, everolimus - unranked; orders only to draft."""
     pregnant = bool(ctx.facts.status.pregnant.value)
@@ -176,7 +175,7 @@ def mtori_options(ctx: Context) -> tuple[Option, ...]:
                       f"not required (AMPECT); label Table 2 modifications apply (numbers unverified).")
     temsi = liver.temsirolimus
     if temsi == "contraindicated":
-        temsi_detail = "Contraindicated: bilirubin >1.5 x ULN (R7, temsirolimus label)."
+        temsi_detail = f"Contraindicated: {K.TEMSIROLIMUS_CONTRAINDICATED_WORDS} (R7, temsirolimus label)."
     elif temsi == "reduce":
         temsi_detail = (f"{K.TEMSIROLIMUS_MILD_HEPATIC_DOSE} (R7: mild hepatic impairment - 'Dose reduction is required') "
                         f"IV over 30-60 min; {K.TEMSIROLIMUS_PREMED} (R9 content).")

@@ -190,21 +190,21 @@ def _mtori_order(ctx: Context, order: DraftOrder, agent: MtoriAgent) -> list[Rec
     out.extend(_setting_check(ctx, ref, agent))
     liver = hepatic(ctx)
     if agent is MtoriAgent.TEMSIROLIMUS:
-        contraindicated = liver.temsirolimus == "contraindicated"
-        dose = {"contraindicated": "no dose: contraindicated with bilirubin >1.5 x ULN (R7)",
+        state = liver.temsirolimus or ""
+        contraindicated = state == "contraindicated"
+        too_high = K.TEMSIROLIMUS_CONTRAINDICATED_WORDS
+        dose = {"contraindicated": f"no dose: contraindicated with {too_high} (R7)",
                 "reduce": f"{K.TEMSIROLIMUS_MILD_HEPATIC_DOSE} with mild hepatic impairment (R7), not the usual "
-                          f"{K.TEMSIROLIMUS_DOSE}"}.get(liver.temsirolimus or "", K.TEMSIROLIMUS_DOSE)
+                          f"{K.TEMSIROLIMUS_DOSE}"}.get(state, K.TEMSIROLIMUS_DOSE)
+        check = {"contraindicated": f"contraindicated ({too_high})", "reduce": K.TEMSIROLIMUS_MILD_HEPATIC_DOSE,
+                 "none": "no reduction"}.get(state, missing_liver_tests(liver))
         out.append(rec("R9", "Temsirolimus: antihistamine pre-treatment before each infusion", about_order=ref,
-                       actions=(dose, K.TEMSIROLIMUS_PREMED,
-                                "Hepatic check (R7): " + ({"contraindicated": "contraindicated (bilirubin >1.5 x ULN)",
-                                                           "reduce": K.TEMSIROLIMUS_MILD_HEPATIC_DOSE,
-                                                           "none": "no reduction"}.get(liver.temsirolimus or "",
-                                                                                      missing_liver_tests(liver))))))
-        if liver.temsirolimus in ("contraindicated", "reduce"):
-            out.append(rec("R7", "Temsirolimus contraindicated: bilirubin >1.5 x ULN" if contraindicated
+                       actions=(dose, K.TEMSIROLIMUS_PREMED, f"Hepatic check (R7): {check}")))
+        if state in ("contraindicated", "reduce"):
+            out.append(rec("R7", f"Temsirolimus contraindicated: {too_high}" if contraindicated
                            else "Temsirolimus order with mild hepatic impairment: dose reduction required",
                            about_order=ref, urgency=C if contraindicated else W,
-                           actions=("contraindicated (bilirubin >1.5 x ULN)" if contraindicated
+                           actions=(f"contraindicated ({too_high})" if contraindicated
                                     else f"{K.TEMSIROLIMUS_MILD_HEPATIC_DOSE} ('Dose reduction is required')",)))
     if agent is MtoriAgent.ORAL_SIROLIMUS and liver.impaired:
         out.append(rec("R7", f"Oral sirolimus ordered with hepatic impairment ({liver.bilirubin_words})", urgency=W,

@@ -325,7 +325,7 @@ def r7(ctx: Context) -> list[Recommendation]:
         critical |= dose.avoid
     if ctx.mtori_proposed or ctx.active_mtori is MtoriAgent.TEMSIROLIMUS:
         if liver.temsirolimus == "contraindicated":
-            actions.append("Temsirolimus: contraindicated (bilirubin >1.5 x ULN)")
+            actions.append(f"Temsirolimus: contraindicated ({K.TEMSIROLIMUS_CONTRAINDICATED_WORDS})")
             critical = True
         elif liver.temsirolimus == "reduce":
             actions.append(f"Temsirolimus: {K.TEMSIROLIMUS_MILD_HEPATIC_DOSE} ('Dose reduction is required in patients "
