@@ -321,7 +321,7 @@ def r7(ctx: Context) -> list[Recommendation]:
     actions, critical = [], False
     if ctx.mtori_proposed or ctx.active_mtori is MtoriAgent.NAB_SIROLIMUS:
         dose = fyarro_dose(ctx)
-        actions.append(f"FYARRO: {dose.path}" if dose.level or dose.avoid else f"FYARRO: {dose.path}")
+        actions.append(f"FYARRO: {dose.path}")
         critical |= dose.avoid
     if ctx.mtori_proposed or ctx.active_mtori is MtoriAgent.TEMSIROLIMUS:
         if liver.temsirolimus == "contraindicated":
