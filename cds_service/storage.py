@@ -30,6 +30,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple
 
+from cds_service.validation import parse_timestamp
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 UNKNOWN_CARD = "(card not issued by this service)"
 ENGINES = ("sqlite", "postgresql")
@@ -70,7 +72,7 @@ def feedback_key(item: Mapping[str, Any]) -> str:
     """The identity of a feedback item: SHA-256 of its content, the timestamp in UTC (so "Z" and "+00:00" agree)."""
     stamp = item["outcomeTimestamp"]
     try:
-        stamp = utc_iso(datetime.fromisoformat(stamp.replace("z", "Z").replace("Z", "+00:00")))
+        stamp = utc_iso(parse_timestamp(stamp))
     except (TypeError, ValueError):
         pass  # validated before it gets here; kept as sent otherwise
     reason = item.get("overrideReason") or {}
