@@ -38,8 +38,9 @@ USER_TOKENS = {  # CDS Hooks 2.0 §Prefetch tokens: user id tokens derive from c
     "userRelatedPersonId": "RelatedPerson",
 }
 _TOKEN = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-_PATIENT_REF = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,256})(?:/_history/[^/]*)?$")
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,256}")  # FHIR id characters; longer than R4's 64 as EHRs send them (request schema)
+_ID = r"[A-Za-z0-9\-.]{1,256}"  # FHIR id characters; longer than R4's 64 as EHRs send them (request schema)
+_PATIENT_REF = re.compile(rf"(?:^|/)Patient/({_ID})(?:/_history/[^/]*)?$")
+_FHIR_ID = re.compile(_ID)
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+$|^\[[0-9A-Fa-f:.]+\]$")
 _GRACE_S = 0.1  # extra wait for workers, which stop on their own at the deadline
 
